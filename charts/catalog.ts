@@ -1,0 +1,331 @@
+/**
+ * The chart catalog: the one source of chart ids, contexts, titles, units and dimensions.
+ * Code (the protocol writer, the metrics builder), docs and tests all read it.
+ *
+ * Values are produced in the units shown (ms, bytes, percent, 0/1) as floating point; the writer
+ * multiplies by `divisor` and rounds, because Netdata 1.37 accepts only integers in SET.
+ *
+ * No context here is one of those emitted by Netdata's go.d redis collector (redis.memory,
+ * redis.bgsave_health, ...), so the stock alerts never attach to these charts.
+ */
+
+export type Algorithm = 'absolute' | 'incremental';
+export type ChartType = 'line' | 'area' | 'stacked';
+
+export interface DimensionDef {
+  readonly id: string;
+  readonly name?: string;
+  readonly algorithm?: Algorithm;
+  readonly multiplier?: number;
+  /** Precision: a value v is sent as round(v * divisor / multiplier). */
+  readonly divisor?: number;
+  readonly hidden?: boolean;
+}
+
+export interface ChartDef {
+  readonly id: string;
+  readonly context: string;
+  readonly title: string;
+  readonly units: string;
+  readonly family: string;
+  readonly type: ChartType;
+  readonly priority: number;
+  readonly dimensions: readonly DimensionDef[];
+  /** Charts that carry fork data: not defined for engines that never fork (Dragonfly). */
+  readonly forkData?: boolean;
+  /** Charts that need this host's procfs: only for a Redis running on this host. */
+  readonly localOnly?: boolean;
+}
+
+export const PLUGIN_NAME = 'redisfork.plugin';
+export const INSTANCE_TYPE_PREFIX = 'redis_fork_';
+export const HOST_CHART_TYPE = 'redis_fork_host';
+const PRIORITY_BASE = 70_000;
+
+const okFailed = (): DimensionDef[] => [{ id: 'ok' }, { id: 'failed' }];
+
+export const INSTANCE_CHARTS: readonly ChartDef[] = [
+  {
+    id: 'state',
+    context: 'redis.fork_instance_state',
+    title: 'Redis collection state',
+    units: 'state',
+    family: 'state',
+    type: 'line',
+    priority: PRIORITY_BASE,
+    dimensions: [{ id: 'up' }, { id: 'loading' }, { id: 'down' }, { id: 'auth_failed' }],
+  },
+  {
+    id: 'fork_duration',
+    context: 'redis.latest_fork_usec',
+    title: 'Duration of the latest fork',
+    units: 'milliseconds',
+    family: 'fork',
+    type: 'line',
+    priority: PRIORITY_BASE + 1,
+    dimensions: [{ id: 'latest_fork', divisor: 1000 }],
+    forkData: true,
+  },
+  {
+    id: 'fork_time_per_gb',
+    context: 'redis.fork_time_per_gb',
+    title: 'Latest fork duration per GiB of RSS',
+    units: 'ms/GiB',
+    family: 'fork',
+    type: 'line',
+    priority: PRIORITY_BASE + 2,
+    dimensions: [{ id: 'per_gb', divisor: 1000 }],
+    forkData: true,
+  },
+  {
+    id: 'forks',
+    context: 'redis.fork_rate',
+    title: 'Successful forks',
+    units: 'forks/s',
+    family: 'fork',
+    type: 'line',
+    priority: PRIORITY_BASE + 3,
+    dimensions: [{ id: 'forks', algorithm: 'incremental' }],
+    forkData: true,
+  },
+  {
+    id: 'fork_in_progress',
+    context: 'redis.fork_in_progress',
+    title: 'Fork child running',
+    units: 'boolean',
+    family: 'fork',
+    type: 'line',
+    priority: PRIORITY_BASE + 4,
+    dimensions: [{ id: 'rdb_bgsave' }, { id: 'aof_rewrite' }, { id: 'module' }],
+    forkData: true,
+  },
+  {
+    id: 'cow_size',
+    context: 'redis.rdb_last_cow_size',
+    title: 'Copy-on-write memory of fork children',
+    units: 'bytes',
+    family: 'cow',
+    type: 'line',
+    priority: PRIORITY_BASE + 10,
+    dimensions: [{ id: 'rdb' }, { id: 'aof_rewrite' }, { id: 'module' }, { id: 'current' }],
+    forkData: true,
+  },
+  {
+    id: 'cow_ratio',
+    context: 'redis.fork_cow_used_memory_ratio',
+    title: 'Last copy-on-write size as a share of used_memory',
+    units: 'percentage',
+    family: 'cow',
+    type: 'line',
+    priority: PRIORITY_BASE + 11,
+    dimensions: [{ id: 'rdb', divisor: 100 }, { id: 'aof_rewrite', divisor: 100 }, { id: 'max', divisor: 100 }],
+    forkData: true,
+  },
+  {
+    id: 'memory',
+    context: 'redis.used_memory_rss',
+    title: 'Redis memory and the limit that applies',
+    units: 'bytes',
+    family: 'memory',
+    type: 'line',
+    priority: PRIORITY_BASE + 20,
+    dimensions: [{ id: 'rss' }, { id: 'used' }, { id: 'limit' }],
+  },
+  {
+    id: 'rss_usage',
+    context: 'redis.fork_rss_usage',
+    title: 'RSS as a share of the memory limit and of RAM',
+    units: 'percentage',
+    family: 'memory',
+    type: 'line',
+    priority: PRIORITY_BASE + 21,
+    dimensions: [{ id: 'of_limit', divisor: 100 }, { id: 'of_ram', divisor: 100 }],
+  },
+  {
+    id: 'commit_charge',
+    context: 'redis.fork_commit_charge',
+    title: 'Commit a fork needs and what the kernel allows now',
+    units: 'bytes',
+    family: 'kernel',
+    type: 'line',
+    priority: PRIORITY_BASE + 30,
+    dimensions: [{ id: 'needed' }, { id: 'room' }],
+    forkData: true,
+    localOnly: true,
+  },
+  {
+    id: 'commit_headroom',
+    context: 'redis.fork_commit_headroom',
+    title: 'Room the kernel leaves for the next fork, beyond what it needs',
+    units: 'percentage',
+    family: 'kernel',
+    type: 'line',
+    priority: PRIORITY_BASE + 31,
+    dimensions: [{ id: 'headroom', divisor: 100 }, { id: 'refused' }],
+    forkData: true,
+    localOnly: true,
+  },
+  {
+    id: 'overcommit',
+    context: 'redis.fork_overcommit',
+    title: 'Overcommit mode seen by this Redis, and its RSS share of RAM',
+    units: 'value',
+    family: 'kernel',
+    type: 'line',
+    priority: PRIORITY_BASE + 32,
+    dimensions: [{ id: 'overcommit_memory' }, { id: 'rss_of_ram', divisor: 100 }],
+    localOnly: true,
+  },
+  {
+    id: 'bgsave_status',
+    context: 'redis.rdb_last_bgsave_status',
+    title: 'Last RDB background save',
+    units: 'status',
+    family: 'persistence',
+    type: 'line',
+    priority: PRIORITY_BASE + 40,
+    dimensions: okFailed(),
+    forkData: true,
+  },
+  {
+    id: 'aof_rewrite_status',
+    context: 'redis.fork_aof_rewrite_status',
+    title: 'Last AOF rewrite',
+    units: 'status',
+    family: 'persistence',
+    type: 'line',
+    priority: PRIORITY_BASE + 41,
+    dimensions: okFailed(),
+    forkData: true,
+  },
+  {
+    id: 'aof_write_status',
+    context: 'redis.fork_aof_write_status',
+    title: 'Last AOF write',
+    units: 'status',
+    family: 'persistence',
+    type: 'line',
+    priority: PRIORITY_BASE + 42,
+    dimensions: okFailed(),
+    forkData: true,
+  },
+  {
+    id: 'writes',
+    context: 'redis.fork_writes_refused',
+    title: 'Writes refused after a persistence error, or failures masked',
+    units: 'boolean',
+    family: 'persistence',
+    type: 'line',
+    priority: PRIORITY_BASE + 43,
+    dimensions: [{ id: 'refused' }, { id: 'failure_masked' }],
+    forkData: true,
+  },
+  {
+    id: 'thp',
+    context: 'redis.fork_thp',
+    title: 'Transparent huge pages reaching the Redis process',
+    units: 'boolean',
+    family: 'thp',
+    type: 'line',
+    priority: PRIORITY_BASE + 50,
+    dimensions: [{ id: 'process_thp_enabled' }, { id: 'host_always' }, { id: 'reachable' }],
+    localOnly: true,
+  },
+  {
+    id: 'anon_huge_pages',
+    context: 'redis.fork_anon_huge_pages',
+    title: 'Anonymous huge pages in the Redis process',
+    units: 'bytes',
+    family: 'thp',
+    type: 'line',
+    priority: PRIORITY_BASE + 51,
+    dimensions: [{ id: 'anon_huge_pages' }, { id: 'rss', hidden: true }],
+    localOnly: true,
+  },
+  {
+    id: 'oom_kills',
+    context: 'redis.fork_oom_kills',
+    title: 'OOM kills in the Redis cgroup and on the host',
+    units: 'kills',
+    family: 'oom',
+    type: 'line',
+    priority: PRIORITY_BASE + 60,
+    dimensions: [
+      { id: 'cgroup', algorithm: 'incremental' },
+      { id: 'host', algorithm: 'incremental' },
+    ],
+    localOnly: true,
+  },
+];
+
+export const HOST_CHARTS: readonly ChartDef[] = [
+  {
+    id: 'overcommit',
+    context: 'redis.fork_host_overcommit_memory',
+    title: 'vm.overcommit_memory (0 heuristic, 1 always, 2 strict)',
+    units: 'mode',
+    family: 'kernel',
+    type: 'line',
+    priority: PRIORITY_BASE + 100,
+    dimensions: [{ id: 'mode' }],
+  },
+  {
+    id: 'commit',
+    context: 'redis.fork_host_commit',
+    title: 'Commit limit and committed memory',
+    units: 'bytes',
+    family: 'kernel',
+    type: 'line',
+    priority: PRIORITY_BASE + 101,
+    dimensions: [{ id: 'committed_as' }, { id: 'commit_limit' }, { id: 'mem_total' }],
+  },
+  {
+    id: 'thp_enabled',
+    context: 'redis.fork_host_thp_enabled',
+    title: 'Transparent huge pages mode',
+    units: 'boolean',
+    family: 'thp',
+    type: 'line',
+    priority: PRIORITY_BASE + 102,
+    dimensions: [{ id: 'always' }, { id: 'madvise' }, { id: 'never' }],
+  },
+  {
+    id: 'thp_defrag',
+    context: 'redis.fork_host_thp_defrag',
+    title: 'Transparent huge pages defrag mode',
+    units: 'boolean',
+    family: 'thp',
+    type: 'line',
+    priority: PRIORITY_BASE + 103,
+    dimensions: [{ id: 'always' }, { id: 'defer' }, { id: 'defer_madvise', name: 'defer+madvise' }, { id: 'madvise' }, { id: 'never' }],
+  },
+];
+
+/** Contexts the SPEC fixes; tests check they exist. */
+export const REQUIRED_CONTEXTS = [
+  'redis.latest_fork_usec',
+  'redis.rdb_last_cow_size',
+  'redis.used_memory_rss',
+  'redis.rdb_last_bgsave_status',
+] as const;
+
+/** Contexts of Netdata's go.d redis collector: never to be reused here. */
+export const GO_D_REDIS_CONTEXTS = [
+  'redis.connections', 'redis.clients', 'redis.ping_latency', 'redis.commands',
+  'redis.keyspace_lookup_hit_rate', 'redis.memory', 'redis.mem_fragmentation_ratio',
+  'redis.key_eviction_events', 'redis.net', 'redis.connected_replicas', 'redis.master_link_status',
+  'redis.master_last_io_since_time', 'redis.master_link_down_since_time', 'redis.rdb_changes',
+  'redis.bgsave_now', 'redis.bgsave_health', 'redis.bgsave_last_rdb_save_since_time',
+  'redis.aof_file_size', 'redis.commands_calls', 'redis.commands_usec', 'redis.commands_usec_per_sec',
+  'redis.key_expiration_events', 'redis.database_keys', 'redis.database_expires_keys', 'redis.uptime',
+] as const;
+
+/** `[a-z0-9_]` only, as Netdata chart types want. */
+export function sanitizeJobName(name: string): string {
+  const cleaned = name.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+  return cleaned || 'job';
+}
+
+export function instanceChartType(jobName: string): string {
+  return INSTANCE_TYPE_PREFIX + sanitizeJobName(jobName);
+}

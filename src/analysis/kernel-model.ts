@@ -1,0 +1,167 @@
+/**
+ * The kernel's rule for charging a fork (SPEC §6). Pure: facts in, verdict out.
+ *
+ * dup_mmap() charges the child, VMA by VMA, for every accountable mapping of the parent
+ * (VM_ACCOUNT: private writable, not MAP_NORESERVE, not MADV_DONTFORK) through
+ * __vm_enough_memory():
+ *  - overcommit_memory=1: always allowed.
+ *  - =0 on kernel >= 5.2 (commit 8c7829b04c523): refused only if one mapping is larger than
+ *    totalram + total swap. Before 5.2 it compared one mapping with free + page cache + free swap
+ *    + reclaimable slab.
+ *  - =2: refused when Committed_AS + charge exceeds CommitLimit, less admin_reserve_kbytes for a
+ *    process without CAP_SYS_ADMIN and less min(total_vm / 32, user_reserve_kbytes).
+ */
+import type { KernelFacts, ProcessFacts } from '../host/facts.ts';
+import { parseKernelRelease } from '../host/parse.ts';
+
+export type ForkRule = 'always' | 'heuristic' | 'heuristic-legacy' | 'strict';
+
+export interface ForkModelInput {
+  overcommitMemory: number;
+  kernelRelease: string | undefined;
+  memTotal: number;
+  swapTotal: number;
+  swapFree: number;
+  memFree: number;
+  cached: number;
+  sReclaimable: number;
+  commitLimit: number;
+  committedAs: number;
+  adminReserveBytes: number;
+  userReserveBytes: number;
+  /** What the fork will be charged (sum of accountable mappings). */
+  chargeBytes: number;
+  /** Its largest accountable mapping. */
+  largestMappingBytes: number;
+  /** The parent's total_vm (VmSize), for the user reserve. */
+  totalVmBytes: number;
+  /** Root processes (CAP_SYS_ADMIN) may eat into the admin reserve. */
+  privileged: boolean;
+  /** The charge is VmData+VmStk rather than smaps: an upper bound. */
+  approximate: boolean;
+}
+
+export interface ForkVerdict {
+  rule: ForkRule;
+  allowed: boolean;
+  /** What is compared with the limit: the whole charge (strict) or the largest mapping (heuristic). */
+  neededBytes: number;
+  /** How much the kernel will grant now for that comparison; null when there is no limit. */
+  roomBytes: number | null;
+  /** (room - needed) / needed * 100, clamped to [-100, 1000]; null when there is no limit. */
+  headroomPercent: number | null;
+  approximate: boolean;
+  /** One sentence that states the rule and the numbers. */
+  explanation: string;
+}
+
+const HEADROOM_CAP = 1000;
+
+export function mib(bytes: number): string {
+  return `${(bytes / 1048576).toFixed(bytes < 10 * 1048576 ? 1 : 0)} MiB`;
+}
+
+export function predictFork(input: ForkModelInput): ForkVerdict {
+  const approximate = input.approximate;
+  if (input.overcommitMemory === 1) {
+    return {
+      rule: 'always',
+      allowed: true,
+      neededBytes: input.chargeBytes,
+      roomBytes: null,
+      headroomPercent: null,
+      approximate,
+      explanation: 'vm.overcommit_memory=1: the kernel never refuses a fork for lack of commit.',
+    };
+  }
+
+  if (input.overcommitMemory === 2) {
+    let limit = input.commitLimit;
+    if (!input.privileged) limit -= input.adminReserveBytes;
+    limit -= Math.min(input.totalVmBytes / 32, input.userReserveBytes);
+    const room = limit - input.committedAs;
+    // __vm_enough_memory adds the charge first and allows when committed < allowed.
+    const allowed = input.committedAs + input.chargeBytes < limit;
+    return {
+      rule: 'strict',
+      allowed,
+      neededBytes: input.chargeBytes,
+      roomBytes: room,
+      headroomPercent: headroom(room, input.chargeBytes),
+      approximate,
+      explanation:
+        `vm.overcommit_memory=2 (strict): a fork is charged ${mib(input.chargeBytes)}` +
+        `${approximate ? ' (estimated from VmData, likely too high)' : ''}; ` +
+        `the kernel allows ${mib(Math.max(room, 0))} more above Committed_AS ${mib(input.committedAs)} ` +
+        `(CommitLimit ${mib(input.commitLimit)} less reserves), so the fork ${allowed ? 'fits' : 'is refused'}.`,
+    };
+  }
+
+  const release = parseKernelRelease(input.kernelRelease);
+  const modern = release === undefined || release[0] > 5 || (release[0] === 5 && release[1] >= 2);
+  if (modern) {
+    const room = input.memTotal + input.swapTotal;
+    const allowed = input.largestMappingBytes <= room;
+    return {
+      rule: 'heuristic',
+      allowed,
+      neededBytes: input.largestMappingBytes,
+      roomBytes: room,
+      headroomPercent: headroom(room, input.largestMappingBytes),
+      approximate,
+      explanation:
+        `vm.overcommit_memory=0 on kernel ${input.kernelRelease ?? '>= 5.2'} refuses a fork only when one mapping ` +
+        `is larger than RAM + swap (${mib(room)}); the largest here is ${mib(input.largestMappingBytes)}` +
+        `, so the fork ${allowed ? 'is allowed' : 'is refused'}. The "50% of RAM" rule does not apply.`,
+    };
+  }
+
+  let free = input.memFree + input.cached + input.swapFree + input.sReclaimable;
+  if (!input.privileged) free -= input.adminReserveBytes;
+  const allowed = input.largestMappingBytes < free;
+  return {
+    rule: 'heuristic-legacy',
+    allowed,
+    neededBytes: input.largestMappingBytes,
+    roomBytes: free,
+    headroomPercent: headroom(free, input.largestMappingBytes),
+    approximate: true,
+    explanation:
+      `vm.overcommit_memory=0 on kernel ${input.kernelRelease} (before 5.2) refuses a fork when one mapping ` +
+      `(${mib(input.largestMappingBytes)}) exceeds free + page cache + free swap + reclaimable slab ` +
+      `(about ${mib(Math.max(free, 0))}), so the fork ${allowed ? 'is allowed' : 'is refused'}.`,
+  };
+}
+
+function headroom(room: number, needed: number): number {
+  if (needed <= 0) return room > 0 ? HEADROOM_CAP : 0;
+  const percent = ((room - needed) / needed) * 100;
+  return Math.max(-100, Math.min(HEADROOM_CAP, percent));
+}
+
+/** Builds the model's input from collected facts; undefined when a needed fact is missing. */
+export function forkModelInput(kernel: KernelFacts, proc: ProcessFacts): ForkModelInput | undefined {
+  const charge = proc.charge;
+  if (kernel.overcommitMemory === undefined || charge === undefined) return undefined;
+  const { memTotal, commitLimit, committedAs } = kernel;
+  if (memTotal === undefined || commitLimit === undefined || committedAs === undefined) return undefined;
+  return {
+    overcommitMemory: kernel.overcommitMemory,
+    kernelRelease: kernel.kernelRelease,
+    memTotal,
+    swapTotal: kernel.swapTotal ?? 0,
+    swapFree: kernel.swapFree ?? 0,
+    memFree: kernel.memFree ?? 0,
+    cached: kernel.cached ?? 0,
+    sReclaimable: kernel.sReclaimable ?? 0,
+    commitLimit,
+    committedAs,
+    adminReserveBytes: kernel.adminReserveBytes ?? 0,
+    userReserveBytes: kernel.userReserveBytes ?? 0,
+    chargeBytes: charge.bytes,
+    largestMappingBytes: charge.largestMappingBytes,
+    totalVmBytes: proc.vmSize ?? 0,
+    privileged: proc.effectiveUid === 0,
+    approximate: charge.source !== 'smaps',
+  };
+}

@@ -1,0 +1,62 @@
+/** The command line (SPEC §7). */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { VERSION } from '../version.ts';
+import { LOG_LEVELS, log, normaliseLevel, setLogLevel, type LogLevel } from '../log.ts';
+import { runNetdataMode } from './netdata.ts';
+import { checkConfig } from './check-config.ts';
+
+function parseUpdateEvery(raw: string): number {
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError('UPDATE_EVERY must be a whole number of seconds, 1 or more');
+  return value;
+}
+
+function applyLogLevel(flag: string | undefined): void {
+  const level: LogLevel = normaliseLevel(flag) ?? normaliseLevel(process.env.NETDATA_LOG_LEVEL) ?? 'info';
+  setLogLevel(level);
+}
+
+export function buildProgram(exit: (code: number) => void): Command {
+  const program = new Command('redisfork.plugin')
+    .description('Netdata plugin: Redis fork (BGSAVE / AOF rewrite) health with its kernel context')
+    .version(VERSION, '--version')
+    .addOption(new Option('--log-level <level>', 'trace, debug, info, warn, error (default: $NETDATA_LOG_LEVEL or info)').choices(LOG_LEVELS))
+    .argument('[update_every]', 'seconds between collections (Netdata passes it)', parseUpdateEvery)
+    .option('--once', 'collect once, print the protocol on stdout, exit')
+    .option('--url <url>', 'watch this one Redis (redis://, rediss://, unix://) instead of the config')
+    .option('--config <file>', 'read this config file instead of redisfork.conf in the Netdata config dirs')
+    .action(async (updateEvery: number | undefined, opts: { once?: boolean; url?: string; config?: string; logLevel?: string }) => {
+      applyLogLevel(opts.logLevel);
+      const code = await runNetdataMode(
+        {
+          updateEvery: updateEvery ?? 1,
+          once: opts.once ?? false,
+          ...(opts.url !== undefined ? { url: opts.url } : {}),
+          ...(opts.config !== undefined ? { config: opts.config } : {}),
+        },
+        log(),
+      );
+      exit(code);
+    });
+
+  program
+    .command('check-config')
+    .description('validate a redisfork.conf; every problem names its path in the file')
+    .argument('<file>')
+    .addOption(new Option('--log-level <level>').choices(LOG_LEVELS))
+    .action((file: string, opts: { logLevel?: string }) => {
+      applyLogLevel(opts.logLevel);
+      exit(checkConfig(file, (line) => process.stdout.write(`${line}\n`)));
+    });
+
+  program.showHelpAfterError();
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram((code) => {
+    process.exitCode = code;
+    if (code !== 0) process.exit(code);
+  });
+  await program.parseAsync(argv);
+}

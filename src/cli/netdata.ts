@@ -1,0 +1,105 @@
+/**
+ * Netdata mode: collect every `update_every` seconds, aligned to the wall clock, and write each
+ * iteration to stdout in one write. stdout carries only protocol; logs go to stderr.
+ * Ends with exit 0 on stdin EOF, a QUIT line, SIGTERM/SIGINT, or EPIPE on stdout.
+ */
+import { createInterface } from 'node:readline';
+import type { Logger } from 'pino';
+import { ConfigError } from '../errors.ts';
+import { HostFs } from '../host/read.ts';
+import { Collector } from '../collector/runner.ts';
+import { resolveConfig, type SourceOptions } from './settings.ts';
+
+export interface NetdataModeOptions extends SourceOptions {
+  updateEvery: number;
+  once: boolean;
+}
+
+/** Writes to stdout; reports a closed pipe instead of throwing. */
+class StdoutSink {
+  closed = false;
+  constructor(private readonly onClosed: () => void) {
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') {
+        this.closed = true;
+        this.onClosed();
+      }
+    });
+  }
+  write(text: string): void {
+    if (!this.closed) process.stdout.write(text);
+  }
+}
+
+export async function runNetdataMode(options: NetdataModeOptions, logger: Logger): Promise<number> {
+  let collector: Collector | undefined;
+  let stopping = false;
+  let wake: (() => void) | undefined;
+  const stop = (reason: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info(`stopping: ${reason}`);
+    wake?.();
+    // Nothing is left to flush: every write was synchronous.
+    void collector?.close().finally(() => process.exit(0));
+    setTimeout(() => process.exit(0), 500).unref();
+  };
+  const sink = new StdoutSink(() => stop('stdout closed'));
+
+  let config;
+  try {
+    config = await resolveConfig(options, options.updateEvery, logger);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      logger.error({ problems: err.problems, file: err.file }, `invalid configuration: ${err.message}`);
+      // DISABLE tells Netdata not to restart a plugin that cannot work until someone fixes the file.
+      if (!options.once) sink.write('DISABLE\n');
+      return 1;
+    }
+    throw err;
+  }
+
+  collector = new Collector(config, { hostFs: new HostFs(), logger, updateEvery: config.updateEvery, once: options.once });
+  if (options.once) {
+    sink.write(await collector.iterate());
+    await collector.close();
+    return 0;
+  }
+
+  if (config.jobs.length === 0) logger.warn('nothing to collect: add jobs to redisfork.conf');
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGPIPE', () => stop('SIGPIPE'));
+  watchStdin(logger, stop);
+
+  const periodMs = config.updateEvery * 1000;
+  while (!stopping) {
+    const now = Date.now();
+    const next = Math.ceil((now + 1) / periodMs) * periodMs;
+    await new Promise<void>((resolve) => {
+      wake = resolve;
+      setTimeout(resolve, next - now);
+    });
+    if (stopping) break;
+    const text = await collector.iterate(next);
+    if (stopping) break;
+    // A bare newline keeps Netdata 2.x from dropping a plugin that has nothing to say.
+    sink.write(text || '\n');
+  }
+  return 0;
+}
+
+function watchStdin(logger: Logger, stop: (reason: string) => void): void {
+  const warned = new Set<string>();
+  const lines = createInterface({ input: process.stdin, terminal: false });
+  lines.on('line', (line) => {
+    const keyword = line.trim().split(/\s+/, 1)[0] ?? '';
+    if (keyword === '') return;
+    if (keyword === 'QUIT') return stop('QUIT');
+    if (!warned.has(keyword)) {
+      warned.add(keyword);
+      logger.warn({ keyword }, 'ignoring a line from Netdata that this plugin does not handle');
+    }
+  });
+  lines.on('close', () => stop('stdin closed'));
+}

@@ -1,0 +1,124 @@
+/**
+ * One Redis instance: its connection, its state, and what was last learned about it.
+ * A collection never overlaps the previous one; each state change is logged once.
+ */
+import type { Logger } from 'pino';
+import type { JobConfig } from '../config/types.ts';
+import type { KernelFacts, ProcessFacts } from '../host/facts.ts';
+import { HostFs, readProcessFacts } from '../host/read.ts';
+import { decideLocality, type LocalityDecision } from '../host/locality.ts';
+import { RedisConnection, type RedisConfigValues } from '../redis/client.ts';
+import { engineForks, parseRedisInfo, type RedisInfo } from '../redis/info.ts';
+import type { InstanceSnapshot, InstanceState } from '../analysis/metrics.ts';
+import { RedisforkError } from '../errors.ts';
+
+/** CONFIG GET at start and then at most once a minute (SPEC §3). */
+export const CONFIG_REFRESH_MS = 60_000;
+
+export class InstanceJob {
+  readonly connection: RedisConnection;
+  state: InstanceState | 'starting' = 'starting';
+  info: RedisInfo | undefined;
+  locality: LocalityDecision | undefined;
+  config: RedisConfigValues | undefined;
+  configProblem: string | undefined;
+  private configFetchedAt = -Infinity;
+  private processFacts: ProcessFacts | undefined;
+  private inFlight: Promise<InstanceSnapshot> | undefined;
+  private lastError: string | undefined;
+  private warnedNoFork = false;
+
+  constructor(
+    readonly settings: JobConfig,
+    private readonly hostFs: HostFs,
+    private readonly logger: Logger,
+  ) {
+    this.connection = new RedisConnection(settings);
+  }
+
+  get name(): string {
+    return this.settings.name;
+  }
+
+  get busy(): boolean {
+    return this.inFlight !== undefined;
+  }
+
+  /** Starts a collection unless one is still running; resolves with this collection's snapshot. */
+  collect(kernel: KernelFacts | undefined, now = Date.now()): Promise<InstanceSnapshot> | undefined {
+    if (this.inFlight) return undefined;
+    const run = this.run(kernel, now).finally(() => {
+      this.inFlight = undefined;
+    });
+    this.inFlight = run;
+    return run;
+  }
+
+  private async run(kernel: KernelFacts | undefined, now: number): Promise<InstanceSnapshot> {
+    const wantConfig = now - this.configFetchedAt >= CONFIG_REFRESH_MS;
+    try {
+      const result = await this.connection.collect(wantConfig);
+      const info = parseRedisInfo(result.infoText);
+      this.info = info;
+      if (result.config) {
+        this.configFetchedAt = now;
+        if ('values' in result.config) {
+          this.config = result.config.values;
+          if (this.configProblem !== undefined) this.logger.info({ job: this.name }, 'CONFIG GET works again');
+          this.configProblem = undefined;
+        } else {
+          const problem = `CONFIG GET is not available (${result.config.error.message}); carrying on without the save settings`;
+          if (this.configProblem === undefined) this.logger.warn({ job: this.name }, problem);
+          this.configProblem = problem;
+          this.config = undefined;
+        }
+      }
+      if (!engineForks(info.engine) && !this.warnedNoFork) {
+        this.warnedNoFork = true;
+        this.logger.info({ job: this.name }, 'Dragonfly snapshots without fork(): no fork charts for this instance');
+      }
+      this.setState(info.loading ? 'loading' : 'up');
+      const locality = decideLocality(this.hostFs, this.settings, info);
+      if (locality.locality !== this.locality?.locality || locality.pid !== this.locality?.pid) {
+        this.logger.info({ job: this.name, locality: locality.locality, pid: locality.pid }, `locality: ${locality.reason}`);
+      }
+      this.locality = locality;
+      this.processFacts =
+        locality.pid === undefined ? undefined : readProcessFacts(this.hostFs, locality.pid, this.processFacts, now);
+      return {
+        state: this.state as InstanceState,
+        info,
+        config: this.config,
+        kernel: locality.locality === 'local' ? kernel : undefined,
+        process: this.processFacts,
+      };
+    } catch (err) {
+      const error = err instanceof RedisforkError ? err : new RedisforkError('ERR_REDIS_REPLY', String(err), { cause: err });
+      if (error.code === 'ERR_REDIS_LOADING') {
+        this.setState('loading');
+        return { state: 'loading', info: undefined, config: this.config, kernel: undefined, process: undefined };
+      }
+      const state: InstanceState = error.code === 'ERR_REDIS_AUTH' ? 'auth_failed' : 'down';
+      if (this.state !== state || this.lastError !== error.code) {
+        this.logger.error({ job: this.name, url: this.settings.displayUrl, code: error.code }, `Redis ${state === 'auth_failed' ? 'refused our credentials' : 'is not answering'}: ${error.message}`);
+      }
+      this.lastError = error.code;
+      this.state = state;
+      return { state, info: undefined, config: this.config, kernel: undefined, process: undefined };
+    }
+  }
+
+  private setState(state: InstanceState): void {
+    if (this.state !== state && this.state !== 'starting') {
+      this.logger.info({ job: this.name, from: this.state, to: state }, `Redis is ${state}`);
+    } else if (this.state === 'starting') {
+      this.logger.info({ job: this.name, url: this.settings.displayUrl }, `Redis is ${state}`);
+    }
+    this.state = state;
+    this.lastError = undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.connection.close();
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * One iteration for all jobs: collect in parallel (a job still busy from the last iteration is
+ * skipped, so collections never overlap), wait at most until the deadline, then build the text of
+ * this iteration: chart definitions that are new or changed, and one data block per chart.
+ */
+import type { Logger } from 'pino';
+import {
+  HOST_CHARTS,
+  HOST_CHART_TYPE,
+  INSTANCE_CHARTS,
+  instanceChartType,
+  type ChartDef,
+} from '../../charts/catalog.ts';
+import type { PluginConfig } from '../config/types.ts';
+import { HostFs, readKernelFacts } from '../host/read.ts';
+import type { KernelFacts } from '../host/facts.ts';
+import { hostValues, instanceValues, type InstanceSnapshot } from '../analysis/metrics.ts';
+import { ProtocolEmitter } from '../protocol/emitter.ts';
+import type { ChartLabel, ChartValues } from '../protocol/writer.ts';
+import { engineForks } from '../redis/info.ts';
+import { InstanceJob } from './job.ts';
+
+export interface CollectorOptions {
+  hostFs: HostFs;
+  logger: Logger;
+  updateEvery: number;
+  once: boolean;
+}
+
+export class Collector {
+  readonly jobs: InstanceJob[];
+  private readonly emitter: ProtocolEmitter;
+  private kernel: KernelFacts | undefined;
+
+  constructor(
+    config: PluginConfig,
+    private readonly options: CollectorOptions,
+  ) {
+    this.jobs = config.jobs.map((job) => new InstanceJob(job, options.hostFs, options.logger));
+    this.emitter = new ProtocolEmitter(options.updateEvery, !options.once);
+  }
+
+  /** How long one iteration may wait for its collections. */
+  deadlineMs(): number {
+    const longestTimeout = Math.max(0, ...this.jobs.map((j) => j.settings.timeoutMs));
+    if (this.options.once) return longestTimeout + 500;
+    return Math.max(50, Math.min(longestTimeout + 100, this.options.updateEvery * 1000 - 100));
+  }
+
+  async iterate(now = Date.now()): Promise<string> {
+    this.kernel = readKernelFacts(this.options.hostFs);
+    const pending = this.jobs.map((job) => ({ job, run: job.collect(this.kernel, now) }));
+    const snapshots = new Map<InstanceJob, InstanceSnapshot>();
+    const settled = Promise.all(
+      pending.map(async ({ job, run }) => {
+        if (run) snapshots.set(job, await run);
+      }),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.deadlineMs());
+    });
+    await Promise.race([settled, deadline]);
+    clearTimeout(timer);
+    return this.render(snapshots, now * 1000);
+  }
+
+  private render(snapshots: Map<InstanceJob, InstanceSnapshot>, nowUs: number): string {
+    let out = '';
+    let anyLocal = false;
+    for (const job of this.jobs) {
+      const type = instanceChartType(job.name);
+      const snapshot = snapshots.get(job);
+      if (job.locality?.locality === 'local') anyLocal = true;
+      const charts = this.chartsFor(job);
+      const labels = this.labelsFor(job);
+      for (const chart of charts) out += this.emitter.define(type, chart, 'redis', labels);
+      const values = snapshot ? instanceValues(snapshot) : new Map<string, ChartValues>();
+      for (const chart of charts) out += this.emitter.data(type, chart, values.get(chart.id) ?? {}, nowUs);
+    }
+    if (anyLocal && this.kernel) {
+      const values = hostValues(this.kernel);
+      for (const chart of HOST_CHARTS) {
+        out += this.emitter.define(HOST_CHART_TYPE, chart, 'host', []);
+        out += this.emitter.data(HOST_CHART_TYPE, chart, values.get(chart.id) ?? {}, nowUs);
+      }
+    }
+    return out;
+  }
+
+  /** State chart always; the rest once INFO told us the engine; fork and host charts where they apply. */
+  private chartsFor(job: InstanceJob): ChartDef[] {
+    const info = job.info;
+    return INSTANCE_CHARTS.filter((chart) => {
+      if (chart.id === 'state') return true;
+      if (info === undefined) return false;
+      if (chart.forkData && !engineForks(info.engine)) return false;
+      if (chart.localOnly && job.locality?.pid === undefined) {
+        // Kernel-only charts still apply to a local Redis whose process is unknown (unix socket).
+        return chart.id === 'overcommit' && job.locality?.locality === 'local';
+      }
+      return true;
+    });
+  }
+
+  private labelsFor(job: InstanceJob): ChartLabel[] {
+    const labels: ChartLabel[] = [{ name: 'job', value: job.name }];
+    const info = job.info;
+    if (info) {
+      labels.push({ name: 'engine', value: info.engine });
+      if (info.version) labels.push({ name: 'version', value: info.version });
+      if (info.role) labels.push({ name: 'role', value: info.role });
+    }
+    if (job.locality) labels.push({ name: 'locality', value: job.locality.locality });
+    return labels;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.jobs.map((job) => job.close()));
+  }
+}

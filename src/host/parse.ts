@@ -1,0 +1,185 @@
+/**
+ * Pure parsers of procfs/sysfs text. No I/O here: the readers in `read.ts` fetch the text.
+ * Every parser tolerates odd input (missing lines, junk) and answers `undefined` for what it
+ * cannot read, never throws.
+ */
+
+/** `/proc/meminfo`-style `Key:   123 kB` lines; values in bytes (kB lines) or plain numbers. */
+export function parseKeyValueKb(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue;
+    const key = line.slice(0, colon).trim();
+    const rest = line.slice(colon + 1).trim();
+    const match = /^(-?\d+)(?:\s+(kB))?$/.exec(rest);
+    if (!match) continue;
+    const value = Number(match[1]);
+    if (!Number.isFinite(value)) continue;
+    out.set(key, match[2] === 'kB' ? value * 1024 : value);
+  }
+  return out;
+}
+
+/** `/proc/vmstat`-style `key value` lines. */
+export function parseSpaceSeparated(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const match = /^(\S+)\s+(-?\d+)\s*$/.exec(line);
+    if (!match || match[1] === undefined) continue;
+    out.set(match[1], Number(match[2]));
+  }
+  return out;
+}
+
+/** A single integer file such as `/proc/sys/vm/overcommit_memory`. */
+export function parseInteger(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const trimmed = text.trim();
+  if (!/^-?\d+$/.test(trimmed)) return undefined;
+  const value = Number(trimmed);
+  return Number.isFinite(value) ? value : undefined;
+}
+
+/** The bracketed word of a sysfs choice file: `always [madvise] never` -> `madvise`. */
+export function parseBracketChoice(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  const match = /\[([^\]\s]+)\]/.exec(text);
+  return match?.[1];
+}
+
+/** `/proc/PID/status` fields that matter here. */
+export interface ProcessStatus {
+  name: string | undefined;
+  vmRss: number | undefined;
+  vmData: number | undefined;
+  vmStk: number | undefined;
+  vmSize: number | undefined;
+  /** `THP_enabled:` (kernel 5.0+): 0 when the process opted out with prctl(PR_SET_THP_DISABLE). */
+  thpEnabled: boolean | undefined;
+  effectiveUid: number | undefined;
+}
+
+export function parseProcessStatus(text: string): ProcessStatus {
+  const kv = parseKeyValueKb(text);
+  const nameMatch = /^Name:\s*(.*)$/m.exec(text);
+  const uidMatch = /^Uid:\s*\d+\s+(\d+)/m.exec(text);
+  const thp = kv.get('THP_enabled');
+  return {
+    name: nameMatch?.[1]?.trim() || undefined,
+    vmRss: kv.get('VmRSS'),
+    vmData: kv.get('VmData'),
+    vmStk: kv.get('VmStk'),
+    vmSize: kv.get('VmSize'),
+    thpEnabled: thp === undefined ? undefined : thp !== 0,
+    effectiveUid: uidMatch ? Number(uidMatch[1]) : undefined,
+  };
+}
+
+/** What a fork of this process would be charged, from `/proc/PID/smaps`. */
+export interface SmapsSummary {
+  /** Sum of `Size` over mappings whose VmFlags hold `ac` (VM_ACCOUNT) and not `dc` (VM_DONTCOPY). */
+  accountableBytes: number;
+  /** The largest such mapping: what the mode-0 heuristic compares against RAM + swap. */
+  largestAccountableBytes: number;
+  anonHugePagesBytes: number;
+  mappings: number;
+}
+
+const MAPPING_HEADER = /^[0-9a-f]+-[0-9a-f]+\s/;
+
+export function parseSmaps(text: string): SmapsSummary | undefined {
+  let accountable = 0;
+  let largest = 0;
+  let anonHuge = 0;
+  let mappings = 0;
+  let size: number | undefined;
+  let sawVmFlags = false;
+  for (const line of text.split('\n')) {
+    if (MAPPING_HEADER.test(line)) {
+      mappings++;
+      size = undefined;
+      continue;
+    }
+    if (line.startsWith('Size:')) {
+      size = kbField(line);
+    } else if (line.startsWith('AnonHugePages:')) {
+      anonHuge += kbField(line) ?? 0;
+    } else if (line.startsWith('VmFlags:')) {
+      sawVmFlags = true;
+      const flags = line.slice('VmFlags:'.length).trim().split(/\s+/);
+      if (size !== undefined && flags.includes('ac') && !flags.includes('dc')) {
+        accountable += size;
+        if (size > largest) largest = size;
+      }
+    }
+  }
+  // Without VmFlags (kernels before 3.8) nothing can be said about accounting.
+  if (mappings === 0 || !sawVmFlags) return undefined;
+  return { accountableBytes: accountable, largestAccountableBytes: largest, anonHugePagesBytes: anonHuge, mappings };
+}
+
+function kbField(line: string): number | undefined {
+  const match = /:\s*(\d+)\s*kB/.exec(line);
+  return match ? Number(match[1]) * 1024 : undefined;
+}
+
+/** One line of `/proc/PID/cgroup`. */
+export interface CgroupMembership {
+  /** cgroup v1 memory controller path, if the process is in one. */
+  v1MemoryPath: string | undefined;
+  /** cgroup v2 unified path (`0::/...`). */
+  v2Path: string | undefined;
+}
+
+export function parseProcCgroup(text: string): CgroupMembership {
+  let v1MemoryPath: string | undefined;
+  let v2Path: string | undefined;
+  for (const line of text.split('\n')) {
+    const first = line.indexOf(':');
+    const second = line.indexOf(':', first + 1);
+    if (first < 0 || second < 0) continue;
+    const hierarchy = line.slice(0, first);
+    const controllers = line.slice(first + 1, second);
+    const path = line.slice(second + 1).trim();
+    if (!path.startsWith('/')) continue;
+    if (hierarchy === '0' && controllers === '') v2Path = path;
+    else if (controllers.split(',').includes('memory')) v1MemoryPath = path;
+  }
+  return { v1MemoryPath, v2Path };
+}
+
+/**
+ * A cgroup memory limit: `max` (v2) or a huge page-aligned number (v1's "unlimited",
+ * 9223372036854771712) both mean no limit.
+ */
+export function parseCgroupLimit(text: string | undefined): number | null | undefined {
+  if (text === undefined) return undefined;
+  const trimmed = text.trim();
+  if (trimmed === 'max') return null;
+  const value = parseInteger(trimmed);
+  if (value === undefined) return undefined;
+  return value >= 2 ** 60 ? null : value;
+}
+
+/** `/proc/PID/stat` field 22 (starttime, clock ticks after boot). The comm field may hold spaces. */
+export function parseStatStartTicks(text: string): number | undefined {
+  const close = text.lastIndexOf(')');
+  if (close < 0) return undefined;
+  const rest = text.slice(close + 2).split(' ');
+  // rest[0] is field 3 (state); starttime is field 22.
+  const value = Number(rest[22 - 3]);
+  return Number.isFinite(value) ? value : undefined;
+}
+
+/** `/proc/uptime`: seconds since boot. */
+export function parseUptime(text: string): number | undefined {
+  const value = Number(text.trim().split(/\s+/)[0]);
+  return Number.isFinite(value) ? value : undefined;
+}
+
+/** `6.18.44-fc-v782` -> [6, 18]. */
+export function parseKernelRelease(text: string | undefined): [number, number] | undefined {
+  const match = /^(\d+)\.(\d+)/.exec(text?.trim() ?? '');
+  return match ? [Number(match[1]), Number(match[2])] : undefined;
+}

@@ -1,0 +1,191 @@
+/**
+ * Reads the procfs/sysfs files of SPEC §3, honouring NETDATA_HOST_PREFIX (Netdata in a container
+ * sees the host under a prefix). All parsing lives in `parse.ts`.
+ */
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CgroupFacts, KernelFacts, ProcessFacts } from './facts.ts';
+import {
+  parseBracketChoice,
+  parseCgroupLimit,
+  parseInteger,
+  parseKeyValueKb,
+  parseProcCgroup,
+  parseProcessStatus,
+  parseSmaps,
+  parseSpaceSeparated,
+  parseStatStartTicks,
+  parseUptime,
+} from './parse.ts';
+
+/** Where the host's / is: `NETDATA_HOST_PREFIX` or an explicit root (tests, `doctor --host-root`). */
+export class HostFs {
+  constructor(readonly root: string = process.env.NETDATA_HOST_PREFIX ?? '') {}
+
+  path(absolute: string): string {
+    return this.root ? join(this.root, absolute) : absolute;
+  }
+
+  read(absolute: string): string | undefined {
+    try {
+      return readFileSync(this.path(absolute), 'utf8');
+    } catch {
+      return undefined;
+    }
+  }
+
+  exists(absolute: string): boolean {
+    return existsSync(this.path(absolute));
+  }
+
+  list(absolute: string): string[] {
+    try {
+      return readdirSync(this.path(absolute));
+    } catch {
+      return [];
+    }
+  }
+}
+
+const THP_DIR = '/sys/kernel/mm/transparent_hugepage';
+
+export function readKernelFacts(fs: HostFs): KernelFacts {
+  const meminfo = parseKeyValueKb(fs.read('/proc/meminfo') ?? '');
+  const vmstat = parseSpaceSeparated(fs.read('/proc/vmstat') ?? '');
+  const sysctl = (name: string) => parseInteger(fs.read(`/proc/sys/vm/${name}`));
+  const kb = (value: number | undefined) => (value === undefined ? undefined : value * 1024);
+  const hugepagesize = meminfo.get('Hugepagesize');
+  const thpPerSize: Record<string, string> = {};
+  for (const entry of fs.list(THP_DIR)) {
+    if (!entry.startsWith('hugepages-')) continue;
+    const mode = parseBracketChoice(fs.read(`${THP_DIR}/${entry}/enabled`));
+    if (mode) thpPerSize[entry.slice('hugepages-'.length)] = mode;
+  }
+  return {
+    kernelRelease: fs.read('/proc/sys/kernel/osrelease')?.trim() || undefined,
+    overcommitMemory: sysctl('overcommit_memory'),
+    overcommitRatio: sysctl('overcommit_ratio'),
+    overcommitKbytes: sysctl('overcommit_kbytes'),
+    adminReserveBytes: kb(sysctl('admin_reserve_kbytes')),
+    userReserveBytes: kb(sysctl('user_reserve_kbytes')),
+    memTotal: meminfo.get('MemTotal'),
+    memFree: meminfo.get('MemFree'),
+    memAvailable: meminfo.get('MemAvailable'),
+    cached: meminfo.get('Cached'),
+    sReclaimable: meminfo.get('SReclaimable'),
+    swapTotal: meminfo.get('SwapTotal'),
+    swapFree: meminfo.get('SwapFree'),
+    commitLimit: meminfo.get('CommitLimit'),
+    committedAs: meminfo.get('Committed_AS'),
+    hugePagesTotal: meminfo.get('HugePages_Total'),
+    hugepagesize,
+    thpEnabled: parseBracketChoice(fs.read(`${THP_DIR}/enabled`)),
+    thpDefrag: parseBracketChoice(fs.read(`${THP_DIR}/defrag`)),
+    thpPerSize,
+    hostOomKills: vmstat.get('oom_kill'),
+  };
+}
+
+/** Process age in seconds from /proc/PID/stat and /proc/uptime (USER_HZ is 100 on Linux). */
+export function readProcessAgeSeconds(fs: HostFs, pid: number): number | undefined {
+  const stat = fs.read(`/proc/${pid}/stat`);
+  const uptime = parseUptime(fs.read('/proc/uptime') ?? '');
+  if (stat === undefined || uptime === undefined) return undefined;
+  const ticks = parseStatStartTicks(stat);
+  return ticks === undefined ? undefined : uptime - ticks / 100;
+}
+
+export function readProcessCommand(fs: HostFs, pid: number): string | undefined {
+  const cmdline = fs.read(`/proc/${pid}/cmdline`);
+  if (cmdline) return cmdline.replace(/\0+$/, '').replace(/\0/g, ' ');
+  return fs.read(`/proc/${pid}/comm`)?.trim();
+}
+
+export function readCgroup(fs: HostFs, pid: number): CgroupFacts | undefined {
+  const membership = parseProcCgroup(fs.read(`/proc/${pid}/cgroup`) ?? '');
+  if (membership.v1MemoryPath !== undefined) {
+    const dir = join('/sys/fs/cgroup/memory', membership.v1MemoryPath);
+    if (fs.exists(dir)) {
+      const oomControl = parseSpaceSeparated(fs.read(join(dir, 'memory.oom_control')) ?? '');
+      return {
+        version: 1,
+        path: membership.v1MemoryPath,
+        memoryLimit: parseCgroupLimit(fs.read(join(dir, 'memory.limit_in_bytes'))),
+        memoryUsage: parseInteger(fs.read(join(dir, 'memory.usage_in_bytes'))),
+        oomKills: oomControl.get('oom_kill'),
+      };
+    }
+  }
+  if (membership.v2Path !== undefined) {
+    const base = fs.exists('/sys/fs/cgroup/cgroup.controllers') ? '/sys/fs/cgroup' : '/sys/fs/cgroup/unified';
+    const dir = join(base, membership.v2Path);
+    if (fs.exists(join(dir, 'memory.max')) || fs.exists(join(dir, 'memory.current'))) {
+      const events = parseSpaceSeparated(fs.read(join(dir, 'memory.events')) ?? '');
+      return {
+        version: 2,
+        path: membership.v2Path,
+        memoryLimit: parseCgroupLimit(fs.read(join(dir, 'memory.max'))),
+        memoryUsage: parseInteger(fs.read(join(dir, 'memory.current'))),
+        oomKills: events.get('oom_kill'),
+      };
+    }
+  }
+  return undefined;
+}
+
+/** How often `smaps` may be walked (it makes the kernel walk page tables: real CPU on a big Redis). */
+export const SMAPS_MIN_INTERVAL_MS = 60_000;
+
+/**
+ * Reads the process facts. `previous` carries the last smaps measurement so that smaps is walked
+ * only once a minute, or sooner when VmData moved (the mappings changed).
+ */
+export function readProcessFacts(
+  fs: HostFs,
+  pid: number,
+  previous: ProcessFacts | undefined,
+  now: number = Date.now(),
+): ProcessFacts | undefined {
+  const statusText = fs.read(`/proc/${pid}/status`);
+  if (statusText === undefined) return undefined;
+  const status = parseProcessStatus(statusText);
+
+  const last = previous?.pid === pid ? previous : undefined;
+  const due =
+    last?.charge === undefined ||
+    now - last.charge.measuredAt >= SMAPS_MIN_INTERVAL_MS ||
+    last.vmData !== status.vmData;
+  let charge = last?.charge;
+  let anonHugePages = last?.anonHugePages;
+  if (due) {
+    const smapsText = fs.read(`/proc/${pid}/smaps`);
+    const smaps = smapsText === undefined ? undefined : parseSmaps(smapsText);
+    if (smaps) {
+      charge = {
+        bytes: smaps.accountableBytes,
+        largestMappingBytes: smaps.largestAccountableBytes,
+        source: 'smaps',
+        measuredAt: now,
+      };
+      anonHugePages = smaps.anonHugePagesBytes;
+    } else if (status.vmData !== undefined) {
+      // smaps unreadable (Netdata's own user may not ptrace-read Redis): VmData + VmStk counts
+      // MAP_NORESERVE memory too, so it over-states the charge.
+      const approx = status.vmData + (status.vmStk ?? 0);
+      charge = { bytes: approx, largestMappingBytes: approx, source: 'vmdata', measuredAt: now };
+    }
+  }
+
+  return {
+    pid,
+    vmRss: status.vmRss,
+    vmData: status.vmData,
+    vmStk: status.vmStk,
+    vmSize: status.vmSize,
+    thpEnabled: status.thpEnabled,
+    effectiveUid: status.effectiveUid,
+    anonHugePages,
+    charge,
+    cgroup: readCgroup(fs, pid),
+  };
+}

@@ -1,0 +1,70 @@
+/**
+ * The plugins.d text protocol, restricted to what Netdata 1.37 understands:
+ * CHART DIMENSION CLABEL CLABEL_COMMIT BEGIN SET END (plus DISABLE, FUNCTION* elsewhere).
+ * The writer only builds text; the caller writes it once per iteration.
+ */
+import type { ChartDef, DimensionDef } from '../../charts/catalog.ts';
+import { PLUGIN_NAME } from '../../charts/catalog.ts';
+
+/** Netdata splits on spaces and honours '…' or "…" quoting; a quote inside a value cannot be escaped. */
+export function quote(value: string): string {
+  return `'${value.replace(/['"\\\r\n]/g, ' ').trim()}'`;
+}
+
+export interface ChartLabel {
+  name: string;
+  value: string;
+}
+
+/** Label source 1 = auto (RRDLABEL_SRC_AUTO). */
+const LABEL_SOURCE_AUTO = 1;
+
+export function chartDefinition(
+  type: string,
+  chart: ChartDef,
+  updateEvery: number,
+  module: string,
+  labels: readonly ChartLabel[] = [],
+): string {
+  let out =
+    `CHART ${type}.${chart.id} '' ${quote(chart.title)} ${quote(chart.units)} ${quote(chart.family)} ` +
+    `${quote(chart.context)} ${chart.type} ${chart.priority} ${updateEvery} '' ${quote(PLUGIN_NAME)} ${quote(module)}\n`;
+  for (const label of labels) {
+    out += `CLABEL ${quote(label.name)} ${quote(label.value)} ${LABEL_SOURCE_AUTO}\n`;
+  }
+  if (labels.length > 0) out += 'CLABEL_COMMIT\n';
+  for (const dim of chart.dimensions) out += dimensionLine(dim);
+  return out;
+}
+
+function dimensionLine(dim: DimensionDef): string {
+  return (
+    `DIMENSION ${quote(dim.id)} ${quote(dim.name ?? dim.id)} ${dim.algorithm ?? 'absolute'} ` +
+    `${dim.multiplier ?? 1} ${dim.divisor ?? 1}${dim.hidden ? " 'hidden'" : ''}\n`
+  );
+}
+
+/** Values per dimension id in the chart's display units; undefined or missing = a gap. */
+export type ChartValues = Readonly<Record<string, number | undefined>>;
+
+/** Netdata keeps collected values as 64-bit integers (collected_number). */
+const MAX_COLLECTED = 2 ** 62;
+
+export function toCollected(value: number | undefined, dim: DimensionDef): string {
+  if (value === undefined || !Number.isFinite(value)) return '';
+  const scaled = Math.round((value * (dim.divisor ?? 1)) / (dim.multiplier ?? 1));
+  if (Math.abs(scaled) > MAX_COLLECTED) return '';
+  return String(scaled);
+}
+
+/**
+ * One chart's data block. `sinceLastUs` (microseconds since this chart's previous BEGIN) is left
+ * out on the first collection, as Netdata expects.
+ */
+export function chartData(type: string, chart: ChartDef, values: ChartValues, sinceLastUs?: number): string {
+  let out = sinceLastUs === undefined ? `BEGIN ${type}.${chart.id}\n` : `BEGIN ${type}.${chart.id} ${Math.max(0, Math.round(sinceLastUs))}\n`;
+  for (const dim of chart.dimensions) {
+    out += `SET ${quote(dim.id)} = ${toCollected(values[dim.id], dim)}\n`;
+  }
+  return out + 'END\n';
+}

@@ -1,0 +1,167 @@
+/**
+ * One ioredis connection per job, set up for a monitor: RESP2 (no HELLO, so old servers and
+ * minimal ACL users work), no CLIENT SETINFO, no offline queue, no silent retries of commands,
+ * no ready check (it would wait through `loading` and hide it), reconnection with back-off.
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+import type { JobConfig } from '../config/types.ts';
+import { RedisforkError, errorMessage, type ErrorCode } from '../errors.ts';
+
+export const CONFIG_KEYS = ['save', 'stop-writes-on-bgsave-error', 'appendonly', 'disable-thp', 'maxmemory', 'oom-score-adj'] as const;
+export type ConfigKey = (typeof CONFIG_KEYS)[number];
+export type RedisConfigValues = Partial<Record<ConfigKey, string>>;
+
+const INFO_SECTIONS = ['server', 'memory', 'persistence', 'stats'] as const;
+const MAX_BACKOFF_MS = 30_000;
+
+export interface CollectResult {
+  infoText: string;
+  /** Present when CONFIG GET was asked for: the values, or why they are unavailable. */
+  config?: { values: RedisConfigValues } | { error: RedisforkError };
+}
+
+export function redisOptions(job: JobConfig): RedisOptions {
+  const options: RedisOptions = {
+    protocol: 2,
+    disableClientInfo: true,
+    enableReadyCheck: false,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    autoResubscribe: false,
+    autoResendUnfulfilledCommands: false,
+    lazyConnect: true,
+    connectTimeout: job.timeoutMs,
+    commandTimeout: job.timeoutMs,
+    db: job.db,
+    retryStrategy: (attempt: number) => Math.min(250 * 2 ** Math.min(attempt, 10), MAX_BACKOFF_MS),
+  };
+  if (job.username !== undefined) options.username = job.username;
+  if (job.password !== undefined) options.password = job.password;
+  if (job.target.kind === 'unix') {
+    options.path = job.target.path;
+  } else {
+    options.host = job.target.host;
+    options.port = job.target.port;
+    if (job.target.tls) {
+      const tls = job.tls ?? { insecureSkipVerify: false };
+      options.tls = {
+        ...(tls.ca ? { ca: tls.ca } : {}),
+        ...(tls.cert ? { cert: tls.cert } : {}),
+        ...(tls.key ? { key: tls.key } : {}),
+        servername: tls.serverName ?? job.target.host,
+        rejectUnauthorized: !tls.insecureSkipVerify,
+      };
+    }
+  }
+  return options;
+}
+
+/** Sorts a Redis or socket error into the plugin's codes. */
+export function classifyRedisError(err: unknown): RedisforkError {
+  if (err instanceof RedisforkError) return err;
+  const message = errorMessage(err);
+  const sysCode = (err as NodeJS.ErrnoException | undefined)?.code;
+  let code: ErrorCode = 'ERR_REDIS_REPLY';
+  if (/WRONGPASS|NOAUTH|invalid password|invalid username-password|AUTH.*(failed|called without)/i.test(message)) code = 'ERR_REDIS_AUTH';
+  else if (/^LOADING/.test(message)) code = 'ERR_REDIS_LOADING';
+  else if (/NOPERM|unknown command|no permissions/i.test(message)) code = 'ERR_REDIS_DENIED';
+  else if (/timed out|timeout/i.test(message) || sysCode === 'ETIMEDOUT') code = 'ERR_REDIS_TIMEOUT';
+  else if (
+    sysCode === 'ECONNREFUSED' || sysCode === 'ENOENT' || sysCode === 'EHOSTUNREACH' || sysCode === 'ECONNRESET' ||
+    sysCode === 'EPIPE' || sysCode === 'EACCES' ||
+    /Stream isn't writeable|Connection is closed|ECONNREFUSED|ENOENT|max retries|socket/i.test(message)
+  ) {
+    code = 'ERR_REDIS_UNREACHABLE';
+  }
+  return new RedisforkError(code, message, { cause: err });
+}
+
+export class RedisConnection {
+  readonly client: Redis;
+  /** Redis < 7.0 takes one INFO section per call: those get the four calls pipelined. */
+  private multiSectionInfo = true;
+  private connecting: Promise<void> | undefined;
+  lastSocketError: Error | undefined;
+
+  constructor(job: JobConfig) {
+    // The constructor overloads trip over exactOptionalPropertyTypes; the options are typed above.
+    this.client = new Redis(redisOptions(job) as never);
+    // ioredis emits connection errors as events; they surface through the next command too.
+    this.client.on('error', (err: Error) => {
+      this.lastSocketError = err;
+    });
+  }
+
+  get status(): string {
+    return this.client.status;
+  }
+
+  private isOpen(): boolean {
+    const status: string = this.client.status;
+    return status === 'ready' || status === 'connect';
+  }
+
+  private ensureConnecting(): void {
+    if (this.client.status === 'wait' && !this.connecting) {
+      this.connecting = this.client.connect().catch(() => undefined).finally(() => {
+        this.connecting = undefined;
+      });
+    }
+  }
+
+  /** One round trip: INFO (and, when asked, CONFIG GET of the few keys). */
+  async collect(withConfig: boolean): Promise<CollectResult> {
+    this.ensureConnecting();
+    if (!this.isOpen() && this.connecting) await this.connecting;
+    if (!this.isOpen()) {
+      throw classifyRedisError(this.lastSocketError ?? new Error(`not connected (${this.client.status})`));
+    }
+    return this.round(withConfig);
+  }
+
+  private async round(withConfig: boolean): Promise<CollectResult> {
+    const pipeline = this.client.pipeline();
+    if (this.multiSectionInfo) pipeline.info(...INFO_SECTIONS);
+    else for (const section of INFO_SECTIONS) pipeline.info(section);
+    if (withConfig) for (const key of CONFIG_KEYS) pipeline.config('GET', key);
+    let replies: [Error | null, unknown][] | null;
+    try {
+      replies = await pipeline.exec();
+    } catch (err) {
+      throw classifyRedisError(err);
+    }
+    if (!replies) throw new RedisforkError('ERR_REDIS_UNREACHABLE', 'no reply from Redis');
+    const infoCount = this.multiSectionInfo ? 1 : INFO_SECTIONS.length;
+    const infoReplies = replies.slice(0, infoCount);
+    const firstError = infoReplies.find(([err]) => err)?.[0];
+    if (firstError) {
+      if (this.multiSectionInfo && /syntax error|wrong number of arguments/i.test(firstError.message)) {
+        this.multiSectionInfo = false;
+        return this.round(withConfig);
+      }
+      throw classifyRedisError(firstError);
+    }
+    const infoText = infoReplies.map(([, reply]) => String(reply)).join('\r\n');
+    const result: CollectResult = { infoText };
+    if (withConfig) result.config = readConfigReplies(replies.slice(infoCount));
+    return result;
+  }
+
+  async close(): Promise<void> {
+    this.client.disconnect(false);
+  }
+}
+
+function readConfigReplies(replies: [Error | null, unknown][]): { values: RedisConfigValues } | { error: RedisforkError } {
+  const values: RedisConfigValues = {};
+  for (const [index, [err, reply]] of replies.entries()) {
+    if (err) return { error: classifyRedisError(err) };
+    const key = CONFIG_KEYS[index];
+    if (key === undefined || !Array.isArray(reply)) continue;
+    // Reply: [name, value] pairs; a key the server does not know gives [].
+    for (let i = 0; i + 1 < reply.length; i += 2) {
+      if (String(reply[i]).toLowerCase() === key) values[key] = String(reply[i + 1]);
+    }
+  }
+  return { values };
+}
