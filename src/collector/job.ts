@@ -59,6 +59,8 @@ export class InstanceJob {
     try {
       const result = await this.connection.collect(wantConfig);
       const info = parseRedisInfo(result.infoText);
+      // INFO replication comes only once a minute: keep the role between those rounds.
+      if (info.role === undefined && this.info?.role !== undefined) info.role = this.info.role;
       this.info = info;
       if (result.config) {
         this.configFetchedAt = now;

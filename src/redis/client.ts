@@ -15,6 +15,7 @@ const INFO_SECTIONS = ['server', 'memory', 'persistence', 'stats'] as const;
 const MAX_BACKOFF_MS = 30_000;
 
 export interface CollectResult {
+  /** INFO server, memory, persistence, stats; plus replication on the rounds that fetch CONFIG. */
   infoText: string;
   /** Present when CONFIG GET was asked for: the values, or why they are unavailable. */
   config?: { values: RedisConfigValues } | { error: RedisforkError };
@@ -123,6 +124,8 @@ export class RedisConnection {
     const pipeline = this.client.pipeline();
     if (this.multiSectionInfo) pipeline.info(...INFO_SECTIONS);
     else for (const section of INFO_SECTIONS) pipeline.info(section);
+    // The role (for chart labels) rarely changes: it rides on the once-a-minute CONFIG round.
+    if (withConfig) pipeline.info('replication');
     if (withConfig) for (const key of CONFIG_KEYS) pipeline.config('GET', key);
     let replies: [Error | null, unknown][] | null;
     try {
@@ -131,7 +134,7 @@ export class RedisConnection {
       throw classifyRedisError(err);
     }
     if (!replies) throw new RedisforkError('ERR_REDIS_UNREACHABLE', 'no reply from Redis');
-    const infoCount = this.multiSectionInfo ? 1 : INFO_SECTIONS.length;
+    const infoCount = (this.multiSectionInfo ? 1 : INFO_SECTIONS.length) + (withConfig ? 1 : 0);
     const infoReplies = replies.slice(0, infoCount);
     const firstError = infoReplies.find(([err]) => err)?.[0];
     if (firstError) {

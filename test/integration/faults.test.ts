@@ -1,0 +1,108 @@
+/**
+ * One plugin, several jobs, each in a different kind of trouble: a Redis that is not there, one
+ * that refuses our password, one whose ACL user may not run CONFIG GET. The plugin keeps running,
+ * the healthy job keeps its charts, and each problem is logged once.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startRedis, freePort, type RedisServer } from '../helpers/redis-server.ts';
+import { RunningPlugin, runPlugin } from '../helpers/plugin.ts';
+import { parseProtocol, displayValue } from '../helpers/protocol.ts';
+
+describe('faults do not spread between jobs', () => {
+  let healthy: RedisServer;
+  let locked: RedisServer;
+  let dir: string;
+  let plugin: RunningPlugin;
+  const secret = 'correct-horse-battery';
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'redisfork-faults-'));
+    healthy = await startRedis();
+    locked = await startRedis({ args: ['--requirepass', secret] });
+    const admin = locked.client({ password: secret });
+    await admin.call('ACL', 'SETUSER', 'monitor', 'on', '>monitorpw', '-@all', '+info', '+ping');
+    const deadPort = await freePort();
+    const config = join(dir, 'redisfork.conf');
+    writeFileSync(
+      config,
+      `update_every: 1
+jobs:
+  - { name: healthy, url: "${healthy.url}" }
+  - { name: nothing_there, url: "redis://127.0.0.1:${deadPort}", timeout_ms: 300 }
+  - { name: wrong_password, url: "${locked.url}", password: not-the-password }
+  - { name: no_config, url: "${locked.url}", username: monitor, password: monitorpw }
+`,
+    );
+    plugin = new RunningPlugin(['1', '--config', config]);
+    // Four iterations give every job time to connect, fail and be charted.
+    await plugin.waitForStdout((s) => (s.match(/^BEGIN redis_fork_healthy\.state/gm) ?? []).length >= 4, 20_000);
+  });
+  after(async () => {
+    await plugin?.stop();
+    await healthy?.stop();
+    await locked?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keeps running and speaks only valid protocol', () => {
+    assert.equal(plugin.child.exitCode, null);
+    assert.deepEqual(parseProtocol(plugin.stdout).problems, []);
+  });
+
+  it('charts the healthy job in every iteration', () => {
+    const out = parseProtocol(plugin.stdout);
+    assert.equal(displayValue(out, 'redis_fork_healthy.state', 'up'), 1);
+    assert.ok(typeof displayValue(out, 'redis_fork_healthy.memory', 'rss') === 'number');
+  });
+
+  it('marks the missing Redis down and the wrong password auth_failed, with no other charts', () => {
+    const out = parseProtocol(plugin.stdout);
+    assert.equal(displayValue(out, 'redis_fork_nothing_there.state', 'down'), 1);
+    assert.equal(displayValue(out, 'redis_fork_wrong_password.state', 'auth_failed'), 1);
+    assert.ok(!out.charts.has('redis_fork_nothing_there.memory'));
+  });
+
+  it('carries on without CONFIG GET for an ACL user that may not run it', () => {
+    const out = parseProtocol(plugin.stdout);
+    assert.equal(displayValue(out, 'redis_fork_no_config.state', 'up'), 1);
+    assert.equal(displayValue(out, 'redis_fork_no_config.bgsave_status', 'ok'), 1);
+  });
+
+  it('logs each problem once, with the job, and never the password', () => {
+    const logs = plugin.logs();
+    const about = (job: string, level: number) => logs.filter((l) => l.job === job && (l.level as number) >= level);
+    assert.equal(about('nothing_there', 50).length, 1, JSON.stringify(about('nothing_there', 50)));
+    assert.equal(about('wrong_password', 50).length, 1);
+    assert.match(String(about('wrong_password', 50)[0]?.msg), /refused our credentials/);
+    const configWarnings = logs.filter((l) => l.job === 'no_config' && /CONFIG GET is not available/.test(String(l.msg)));
+    assert.equal(configWarnings.length, 1);
+    assert.ok(!plugin.stderr.includes('not-the-password') && !plugin.stderr.includes('monitorpw') && !plugin.stderr.includes(secret));
+  });
+});
+
+describe('a bad config file', () => {
+  it('prints DISABLE, exits 1 and names the problem', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'redisfork-badconf-'));
+    const file = join(dir, 'redisfork.conf');
+    writeFileSync(file, 'jobs:\n  - name: x\n    url: ftp://nope\n');
+    const result = await runPlugin(['1', '--config', file]);
+    rmSync(dir, { recursive: true, force: true });
+    assert.equal(result.code, 1);
+    assert.equal(result.stdout, 'DISABLE\n');
+    assert.match(result.stderr, /jobs\[0\]\.url: must start with redis:\/\/, rediss:\/\/ or unix:\/\//);
+  });
+
+  it('check-config says the same and exits 1', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'redisfork-badconf-'));
+    const file = join(dir, 'redisfork.conf');
+    writeFileSync(file, 'jobs:\n  - name: x\n    url: redis://h\n    extra: 1\n');
+    const result = await runPlugin(['check-config', file]);
+    rmSync(dir, { recursive: true, force: true });
+    assert.equal(result.code, 1);
+    assert.match(result.stdout, /jobs\[0\]\.extra: unknown key/);
+  });
+});

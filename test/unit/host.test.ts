@@ -1,0 +1,167 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import {
+  parseBracketChoice, parseCgroupLimit, parseKeyValueKb, parseProcCgroup, parseProcessStatus, parseSmaps,
+  parseStatStartTicks, parseKernelRelease,
+} from '../../src/host/parse.ts';
+import { HostFs, readKernelFacts, readProcessFacts, readCgroup, SMAPS_MIN_INTERVAL_MS } from '../../src/host/read.ts';
+import { matchesServer } from '../../src/host/locality.ts';
+import { FIXTURES, fixture } from '../helpers/fixtures.ts';
+
+const TREE = `${FIXTURES}host/redis-7.0-mode0`;
+const PID = Number(readdirSync(`${TREE}/proc`).find((d) => /^\d+$/.test(d)));
+
+describe('procfs and sysfs parsers', () => {
+  it('reads meminfo in bytes', () => {
+    const kv = parseKeyValueKb('MemTotal:       24683656 kB\nHugePages_Total:       0\nbad line\n');
+    assert.equal(kv.get('MemTotal'), 24683656 * 1024);
+    assert.equal(kv.get('HugePages_Total'), 0, 'lines without kB are plain numbers');
+    assert.equal(kv.size, 2);
+  });
+
+  it('takes the bracketed word of a THP file', () => {
+    assert.equal(parseBracketChoice('always [madvise] never\n'), 'madvise');
+    assert.equal(parseBracketChoice('[always] defer defer+madvise madvise never'), 'always');
+    assert.equal(parseBracketChoice('always defer+madvise [defer+madvise]'), 'defer+madvise');
+    assert.equal(parseBracketChoice('no brackets'), undefined);
+  });
+
+  it('sums only accountable mappings (ac without dc) of smaps', () => {
+    const smaps = [
+      '55d0a0000000-55d0a0400000 rw-p 00000000 00:00 0',
+      'Size:               4096 kB',
+      'AnonHugePages:      2048 kB',
+      'VmFlags: rd wr mr mw me ac sd',
+      '7f0000000000-7f0008000000 rw-p 00000000 00:00 0',
+      'Size:             131072 kB',
+      'AnonHugePages:         0 kB',
+      'VmFlags: rd wr mr mw me nr sd',
+      '7f1000000000-7f1000100000 rw-p 00000000 00:00 0',
+      'Size:               1024 kB',
+      'VmFlags: rd wr mr mw me ac dc sd',
+      '7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0                          [stack]',
+      'Size:                132 kB',
+      'VmFlags: rd wr mr mw me gd ac',
+    ].join('\n');
+    const summary = parseSmaps(smaps);
+    assert.ok(summary);
+    assert.equal(summary.accountableBytes, (4096 + 132) * 1024, 'MAP_NORESERVE (nr) and MADV_DONTFORK (dc) are not charged');
+    assert.equal(summary.largestAccountableBytes, 4096 * 1024);
+    assert.equal(summary.anonHugePagesBytes, 2048 * 1024);
+    assert.equal(summary.mappings, 4);
+  });
+
+  it('refuses to guess from smaps without VmFlags', () => {
+    assert.equal(parseSmaps('00400000-00500000 r-xp 0 0 0\nSize: 4 kB\n'), undefined);
+    assert.equal(parseSmaps(''), undefined);
+  });
+
+  it('reads /proc/PID/status', () => {
+    const status = parseProcessStatus('Name:\tredis-server\nUid:\t998\t998\t998\t998\nVmRSS:\t  100 kB\nVmData:\t 200 kB\nVmStk:\t 132 kB\nTHP_enabled:\t0\n');
+    assert.equal(status.name, 'redis-server');
+    assert.equal(status.effectiveUid, 998);
+    assert.equal(status.vmRss, 102400);
+    assert.equal(status.thpEnabled, false);
+  });
+
+  it('reads cgroup v1 and v2 membership', () => {
+    const v1 = parseProcCgroup('12:memory:/redis\n11:cpu,cpuacct:/\n0::/system.slice/redis.service\n');
+    assert.equal(v1.v1MemoryPath, '/redis');
+    assert.equal(v1.v2Path, '/system.slice/redis.service');
+    const v2 = parseProcCgroup('0::/system.slice/redis-server.service\n');
+    assert.equal(v2.v1MemoryPath, undefined);
+    assert.equal(v2.v2Path, '/system.slice/redis-server.service');
+  });
+
+  it('treats "max" and v1 "unlimited" as no limit', () => {
+    assert.equal(parseCgroupLimit('max\n'), null);
+    assert.equal(parseCgroupLimit('9223372036854771712\n'), null);
+    assert.equal(parseCgroupLimit('104857600\n'), 104857600);
+    assert.equal(parseCgroupLimit('junk'), undefined);
+  });
+
+  it('finds starttime in /proc/PID/stat even when comm holds spaces and parentheses', () => {
+    const fields = Array.from({ length: 50 }, (_, i) => String(i + 3));
+    const stat = `123 (redis server (x)) ${fields.join(' ')}`;
+    assert.equal(parseStatStartTicks(stat), 22);
+  });
+
+  it('parses kernel releases', () => {
+    assert.deepEqual(parseKernelRelease('6.18.44-fc-v782\n'), [6, 18]);
+    assert.deepEqual(parseKernelRelease('4.19.0-25-amd64'), [4, 19]);
+    assert.equal(parseKernelRelease('weird'), undefined);
+  });
+});
+
+describe('readers on a host tree captured from a real Redis 7.0 (mode 0, jemalloc)', () => {
+  const fs = new HostFs(TREE);
+
+  it('reads the kernel facts', () => {
+    const kernel = readKernelFacts(fs);
+    const meminfo = parseKeyValueKb(fixture(`host/redis-7.0-mode0/proc/meminfo`));
+    assert.equal(kernel.overcommitMemory, 0);
+    assert.equal(kernel.memTotal, meminfo.get('MemTotal'));
+    assert.equal(kernel.commitLimit, meminfo.get('CommitLimit'));
+    assert.equal(kernel.committedAs, meminfo.get('Committed_AS'));
+    assert.equal(kernel.thpEnabled, 'madvise');
+    assert.ok(kernel.kernelRelease?.startsWith('6.'));
+    assert.ok(Object.keys(kernel.thpPerSize).includes('2048kB'));
+    assert.equal(typeof kernel.hostOomKills, 'number');
+  });
+
+  it('reads the process: the fork charge from smaps is far below VmData (MAP_NORESERVE heap)', () => {
+    const proc = readProcessFacts(fs, PID, undefined, 1_000_000);
+    assert.ok(proc);
+    assert.equal(proc.charge?.source, 'smaps');
+    assert.ok(proc.vmData !== undefined && proc.charge !== undefined);
+    assert.ok(proc.charge.bytes > 0);
+    assert.ok(proc.charge.bytes < proc.vmData / 2, `charge ${proc.charge.bytes} vs VmData ${proc.vmData}`);
+    assert.equal(proc.thpEnabled, true);
+  });
+
+  it('reads its cgroup v1 memory controller', () => {
+    const cgroup = readCgroup(fs, PID);
+    assert.equal(cgroup?.version, 1);
+    assert.equal(cgroup?.oomKills, 0);
+    assert.ok(cgroup?.memoryUsage !== undefined);
+  });
+
+  it('walks smaps at most once a minute unless VmData moves', () => {
+    const first = readProcessFacts(fs, PID, undefined, 1_000_000)!;
+    const stale = { ...first, charge: { ...first.charge!, bytes: 1 } };
+    const soon = readProcessFacts(fs, PID, stale, 1_000_000 + 1000)!;
+    assert.equal(soon.charge?.bytes, 1, 'within the minute the previous measurement is reused');
+    const later = readProcessFacts(fs, PID, stale, 1_000_000 + SMAPS_MIN_INTERVAL_MS)!;
+    assert.equal(later.charge?.bytes, first.charge?.bytes, 'after a minute smaps is read again');
+    const moved = readProcessFacts(fs, PID, { ...stale, vmData: 1 }, 1_000_000 + 1000)!;
+    assert.equal(moved.charge?.bytes, first.charge?.bytes, 'a VmData change triggers a new walk');
+  });
+
+  it('falls back to VmData + VmStk, marked approximate, when smaps is unreadable', () => {
+    const noSmaps = new (class extends HostFs {
+      override read(path: string) {
+        return path.endsWith('/smaps') ? undefined : super.read(path);
+      }
+    })(TREE);
+    const proc = readProcessFacts(noSmaps, PID, undefined)!;
+    assert.equal(proc.charge?.source, 'vmdata');
+    assert.equal(proc.charge?.bytes, proc.vmData! + proc.vmStk!);
+  });
+
+  it('answers undefined for a process that is gone', () => {
+    assert.equal(readProcessFacts(fs, 999999999, undefined), undefined);
+  });
+});
+
+describe('locality', () => {
+  it('accepts a Redis-named process whose age matches uptime', () => {
+    assert.equal(matchesServer('/usr/bin/redis-server 127.0.0.1:6379', 100.4, 100), true);
+    assert.equal(matchesServer('valkey-server *:6379', 3600, 3599), true);
+  });
+  it('rejects another program, or a Redis of another age (a reused pid)', () => {
+    assert.equal(matchesServer('/usr/sbin/sshd', 100, 100), false);
+    assert.equal(matchesServer('redis-server *:6379', 5000, 100), false);
+    assert.equal(matchesServer(undefined, 100, 100), false);
+  });
+});

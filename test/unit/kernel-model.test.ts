@@ -1,0 +1,117 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { predictFork, type ForkModelInput } from '../../src/analysis/kernel-model.ts';
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+
+/** A 16 GiB host without swap, a Redis charged 4 GiB with a 3 GiB largest mapping. */
+function input(over: Partial<ForkModelInput> = {}): ForkModelInput {
+  return {
+    overcommitMemory: 0,
+    kernelRelease: '6.1.0-13-amd64',
+    memTotal: 16 * GiB,
+    swapTotal: 0,
+    swapFree: 0,
+    memFree: 2 * GiB,
+    cached: 1 * GiB,
+    sReclaimable: 256 * MiB,
+    commitLimit: 8 * GiB,
+    committedAs: 6 * GiB,
+    adminReserveBytes: 8 * MiB,
+    userReserveBytes: 128 * MiB,
+    chargeBytes: 4 * GiB,
+    largestMappingBytes: 3 * GiB,
+    totalVmBytes: 5 * GiB,
+    privileged: false,
+    approximate: false,
+    ...over,
+  };
+}
+
+describe('kernel fork model', () => {
+  it('mode 1 never refuses, whatever the numbers', () => {
+    const v = predictFork(input({ overcommitMemory: 1, committedAs: 100 * GiB, chargeBytes: 100 * GiB }));
+    assert.equal(v.rule, 'always');
+    assert.equal(v.allowed, true);
+    assert.equal(v.roomBytes, null);
+  });
+
+  describe('mode 0 on kernel >= 5.2: one mapping against RAM + swap', () => {
+    const cases: [string, Partial<ForkModelInput>, boolean][] = [
+      ['a 3 GiB mapping on 16 GiB RAM', {}, true],
+      ['RSS far above 50% of RAM still forks', { chargeBytes: 14 * GiB, largestMappingBytes: 12 * GiB }, true],
+      ['a mapping larger than RAM, no swap', { largestMappingBytes: 17 * GiB, chargeBytes: 17 * GiB }, false],
+      ['the same mapping with enough swap', { largestMappingBytes: 17 * GiB, swapTotal: 2 * GiB }, true],
+      ['kernel 5.2 exactly uses the new rule', { kernelRelease: '5.2.0', largestMappingBytes: 12 * GiB, memFree: 1 * GiB }, true],
+    ];
+    for (const [name, over, allowed] of cases) {
+      it(name, () => {
+        const v = predictFork(input(over));
+        assert.equal(v.rule, 'heuristic');
+        assert.equal(v.allowed, allowed);
+        assert.equal(v.roomBytes, (over.memTotal ?? 16 * GiB) + (over.swapTotal ?? 0));
+        assert.match(v.explanation, /50% of RAM" rule does not apply/);
+      });
+    }
+  });
+
+  describe('mode 0 before kernel 5.2: one mapping against free + cache + swap + reclaimable slab', () => {
+    it('refuses a 4 GiB mapping with 3.25 GiB reclaimable', () => {
+      const v = predictFork(input({ kernelRelease: '4.19.0-25-amd64', largestMappingBytes: 4 * GiB }));
+      assert.equal(v.rule, 'heuristic-legacy');
+      assert.equal(v.allowed, false);
+      assert.equal(v.roomBytes, 2 * GiB + 1 * GiB + 256 * MiB - 8 * MiB);
+    });
+    it('allows a 3 GiB mapping with the same memory', () => {
+      const v = predictFork(input({ kernelRelease: '4.19.0', largestMappingBytes: 3 * GiB }));
+      assert.equal(v.allowed, true);
+    });
+    it('lets root use the admin reserve', () => {
+      const room = 2 * GiB + 1 * GiB + 256 * MiB;
+      const edge = room - 4 * MiB;
+      assert.equal(predictFork(input({ kernelRelease: '4.9.0', largestMappingBytes: edge })).allowed, false);
+      assert.equal(predictFork(input({ kernelRelease: '4.9.0', largestMappingBytes: edge, privileged: true })).allowed, true);
+    });
+  });
+
+  describe('mode 2 (strict): Committed_AS + charge against CommitLimit less reserves', () => {
+    // limit = 8 GiB - 8 MiB admin - min(5 GiB/32 = 160 MiB, 128 MiB) = 8 GiB - 136 MiB
+    const limit = 8 * GiB - 136 * MiB;
+    const cases: [string, Partial<ForkModelInput>, boolean, number][] = [
+      ['4 GiB charge with 2 GiB of room: refused', {}, false, limit - 6 * GiB],
+      ['1 GiB charge with 2 GiB of room: allowed', { chargeBytes: 1 * GiB }, true, limit - 6 * GiB],
+      ['charge exactly filling the room is refused (committed must stay below the limit)', { chargeBytes: limit - 6 * GiB }, false, limit - 6 * GiB],
+      ['overcommit_kbytes-style limit of 20 GiB', { commitLimit: 20 * GiB }, true, 20 * GiB - 136 * MiB - 6 * GiB],
+      ['a small total_vm takes a smaller user reserve', { totalVmBytes: 32 * MiB, chargeBytes: 2 * GiB - 10 * MiB }, true, 8 * GiB - 8 * MiB - 1 * MiB - 6 * GiB],
+    ];
+    for (const [name, over, allowed, room] of cases) {
+      it(name, () => {
+        const v = predictFork(input({ overcommitMemory: 2, ...over }));
+        assert.equal(v.rule, 'strict');
+        assert.equal(v.allowed, allowed);
+        assert.equal(v.roomBytes, room);
+        assert.equal(v.neededBytes, over.chargeBytes ?? 4 * GiB);
+      });
+    }
+    it('root does not lose the admin reserve', () => {
+      const v = predictFork(input({ overcommitMemory: 2, privileged: true }));
+      assert.equal(v.roomBytes, 8 * GiB - 128 * MiB - 6 * GiB);
+    });
+    it('the case seen here: started under mode 0, 36 MiB accountable of 204 MiB VmData, ~100 MiB of room: allowed', () => {
+      const v = predictFork(input({ overcommitMemory: 2, commitLimit: 6 * GiB + 100 * MiB + 136 * MiB, chargeBytes: 36 * MiB, totalVmBytes: 300 * MiB }));
+      // user reserve = min(300/32 MiB, 128 MiB) = 9.375 MiB, not 128: recompute the room honestly.
+      assert.equal(v.allowed, true);
+      assert.ok(v.headroomPercent! > 10);
+    });
+    it('says the estimate is approximate when it came from VmData', () => {
+      const v = predictFork(input({ overcommitMemory: 2, approximate: true }));
+      assert.equal(v.approximate, true);
+      assert.match(v.explanation, /estimated from VmData/);
+    });
+    it('headroom is negative when refused and capped when huge', () => {
+      assert.ok(predictFork(input({ overcommitMemory: 2 })).headroomPercent! < 0);
+      assert.equal(predictFork(input({ overcommitMemory: 2, chargeBytes: 1 })).headroomPercent, 1000);
+    });
+  });
+});

@@ -1,0 +1,79 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { instanceValues, hostValues, applicableLimit, type InstanceSnapshot } from '../../src/analysis/metrics.ts';
+import { writesRefused, failureMasked } from '../../src/analysis/persistence.ts';
+import { parseRedisInfo } from '../../src/redis/info.ts';
+import { HostFs, readKernelFacts, readProcessFacts } from '../../src/host/read.ts';
+import { FIXTURES, fixture } from '../helpers/fixtures.ts';
+import { readdirSync } from 'node:fs';
+
+const GiB = 1024 ** 3;
+const info = (text: string) => parseRedisInfo(text);
+
+describe('persistence rules', () => {
+  const failed = info('rdb_last_bgsave_status:err\naof_enabled:0\n');
+  it('refuses writes only with stop-writes yes AND save points AND a failed bgsave', () => {
+    assert.equal(writesRefused(failed, { save: '3600 1', 'stop-writes-on-bgsave-error': 'yes' }), true);
+    assert.equal(writesRefused(failed, { save: '', 'stop-writes-on-bgsave-error': 'yes' }), false);
+    assert.equal(writesRefused(failed, { save: '3600 1', 'stop-writes-on-bgsave-error': 'no' }), false);
+    assert.equal(writesRefused(failed, undefined), undefined, 'unknown without CONFIG');
+    assert.equal(writesRefused(info('rdb_last_bgsave_status:ok\n'), undefined), false);
+  });
+  it('refuses writes when AOF is on and its last write failed; an AOF rewrite failure does not', () => {
+    assert.equal(writesRefused(info('rdb_last_bgsave_status:ok\naof_enabled:1\naof_last_write_status:err\n'), undefined), true);
+    assert.equal(writesRefused(info('rdb_last_bgsave_status:ok\naof_enabled:1\naof_last_bgrewrite_status:err\naof_last_write_status:ok\n'), {}), false);
+  });
+  it('calls failures masked when save points are set but stop-writes is no', () => {
+    assert.equal(failureMasked({ save: '900 1', 'stop-writes-on-bgsave-error': 'no' }), true);
+    assert.equal(failureMasked({ save: '', 'stop-writes-on-bgsave-error': 'no' }), false);
+    assert.equal(failureMasked({ save: '900 1', 'stop-writes-on-bgsave-error': 'yes' }), false);
+    assert.equal(failureMasked(undefined), undefined);
+  });
+});
+
+describe('chart values', () => {
+  it('turns INFO into fork, COW and status values in display units', () => {
+    const snapshot: InstanceSnapshot = {
+      state: 'up',
+      info: parseRedisInfo(fixture('info/redis-6.2.14.txt')),
+      config: { save: '900 1', 'stop-writes-on-bgsave-error': 'yes' },
+      kernel: undefined,
+      process: undefined,
+    };
+    const v = instanceValues(snapshot);
+    assert.equal(v.get('fork_duration')?.latest_fork, 450.123);
+    const rss = 2362232012;
+    assert.ok(Math.abs((v.get('fork_time_per_gb')?.per_gb ?? 0) - 450.123 / (rss / GiB)) < 1e-9);
+    assert.equal(v.get('cow_size')?.rdb, 1288490188);
+    assert.ok(Math.abs((v.get('cow_ratio')?.rdb ?? 0) - (1288490188 / 2147483648) * 100) < 1e-9);
+    assert.deepEqual(v.get('aof_rewrite_status'), { ok: 0, failed: 1 });
+    assert.equal(v.get('fork_in_progress')?.rdb_bgsave, 1);
+    assert.equal(v.get('memory')?.limit, 8589934592, 'remote: INFO total_system_memory is the limit');
+    assert.equal(v.get('commit_charge'), undefined, 'no kernel facts for a remote Redis');
+  });
+
+  it('gives a down instance only its state', () => {
+    const v = instanceValues({ state: 'down', info: undefined, config: undefined, kernel: undefined, process: undefined });
+    assert.deepEqual([...v.keys()], ['state']);
+    assert.equal(v.get('state')?.down, 1);
+  });
+
+  it('uses the kernel model and the cgroup limit for a local Redis', () => {
+    const root = `${FIXTURES}host/redis-7.0-mode0`;
+    const fs = new HostFs(root);
+    const pid = Number(readdirSync(`${root}/proc`).find((d) => /^\d+$/.test(d)));
+    const kernel = readKernelFacts(fs);
+    const proc = readProcessFacts(fs, pid, undefined)!;
+    const snapshot: InstanceSnapshot = { state: 'up', info: parseRedisInfo(fixture('info/redis-7.0.15.txt')), config: {}, kernel, process: proc };
+    const v = instanceValues(snapshot);
+    assert.equal(v.get('commit_charge')?.needed, proc.charge!.largestMappingBytes, 'mode 0 compares the largest mapping');
+    assert.equal(v.get('commit_charge')?.room, kernel.memTotal! + kernel.swapTotal!);
+    assert.equal(v.get('commit_headroom')?.refused, 0);
+    assert.equal(v.get('overcommit')?.overcommit_memory, 0);
+    const limited = { ...proc, cgroup: { version: 1 as const, path: '/r', memoryLimit: 64 * 1024 * 1024, memoryUsage: 1, oomKills: 2 } };
+    assert.deepEqual(applicableLimit({ ...snapshot, process: limited }), { bytes: 64 * 1024 * 1024, source: 'cgroup' });
+    assert.equal(instanceValues({ ...snapshot, process: limited }).get('oom_kills')?.cgroup, 2);
+    const h = hostValues(kernel);
+    assert.deepEqual(h.get('thp_enabled'), { always: 0, madvise: 1, never: 0 });
+  });
+});
