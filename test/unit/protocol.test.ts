@@ -64,3 +64,11 @@ describe('protocol writer', () => {
     assert.equal(quote("x'y\n"), "'x y'");
   });
 });
+
+describe('docs', () => {
+  it('README lists every chart of the catalog', async () => {
+    const { readFileSync } = await import('node:fs');
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    for (const chart of [...INSTANCE_CHARTS, ...HOST_CHARTS]) assert.ok(readme.includes(`\`${chart.context}\``), chart.context);
+  });
+});

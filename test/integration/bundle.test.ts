@@ -1,0 +1,44 @@
+/** dist/redisfork.plugin is one self-contained file: alone in an empty directory it runs with nothing but node. */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, rmSync, statSync, readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PLUGIN, assertBuilt } from '../helpers/plugin.ts';
+import { startRedis, type RedisServer } from '../helpers/redis-server.ts';
+import { parseProtocol } from '../helpers/protocol.ts';
+
+const run = promisify(execFile);
+
+describe('the built plugin', () => {
+  let dir: string;
+  let redis: RedisServer;
+  let lonely: string;
+  before(async () => {
+    assertBuilt();
+    dir = mkdtempSync(join(tmpdir(), 'redisfork-alone-'));
+    lonely = join(dir, 'redisfork.plugin');
+    copyFileSync(PLUGIN, lonely);
+    redis = await startRedis();
+  });
+  after(async () => {
+    await redis?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('starts with a shebang and is executable', () => {
+    assert.ok(readFileSync(PLUGIN, 'utf8').startsWith('#!/usr/bin/env node\n'));
+    assert.equal(statSync(PLUGIN).mode & 0o755, 0o755);
+  });
+
+  it('runs alone in an empty directory, without node_modules', async () => {
+    const { stdout } = await run(lonely, ['--version'], { cwd: dir });
+    assert.match(stdout, /^\d+\.\d+\.\d+/);
+    const once = await run(lonely, ['--once', '--url', redis.url], { cwd: dir, env: { PATH: process.env.PATH ?? '' } });
+    const out = parseProtocol(once.stdout);
+    assert.deepEqual(out.problems, []);
+    assert.ok(out.charts.size > 10);
+  });
+});
