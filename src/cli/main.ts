@@ -4,6 +4,7 @@ import { VERSION } from '../version.ts';
 import { LOG_LEVELS, log, normaliseLevel, setLogLevel, type LogLevel } from '../log.ts';
 import { runNetdataMode } from './netdata.ts';
 import { checkConfig } from './check-config.ts';
+import { runDoctor } from './doctor.ts';
 
 function parseUpdateEvery(raw: string): number {
   const value = Number(raw);
@@ -49,6 +50,33 @@ export function buildProgram(exit: (code: number) => void): Command {
       exit(checkConfig(file, (line) => process.stdout.write(`${line}\n`)));
     });
 
+  program
+    .command('doctor')
+    .description('explain each Redis instance and predict whether its next fork will be refused; exit 1 if critical, 2 if it could not look')
+    .option('--url <url>', 'diagnose this one Redis')
+    .option('--config <file>', 'diagnose the jobs of this config file')
+    .option('--info <file>', 'offline: diagnose a saved `redis-cli INFO all`')
+    .option('--host-root <dir>', 'with --info: a copy of the host /proc and /sys files (scripts/capture-host.sh)')
+    .option('--json', 'machine-readable output')
+    .addOption(new Option('--log-level <level>').choices(LOG_LEVELS))
+    .action(async (opts: { url?: string; config?: string; info?: string; hostRoot?: string; json?: boolean; logLevel?: string }) => {
+      setLogLevel(normaliseLevel(opts.logLevel) ?? normaliseLevel(process.env.NETDATA_LOG_LEVEL) ?? 'warn');
+      const code = await runDoctor(
+        {
+          ...(opts.url !== undefined ? { url: opts.url } : {}),
+          ...(opts.config !== undefined ? { config: opts.config } : {}),
+          ...(opts.info !== undefined ? { info: opts.info } : {}),
+          ...(opts.hostRoot !== undefined ? { hostRoot: opts.hostRoot } : {}),
+          json: opts.json ?? false,
+        },
+        log(),
+        (text) => process.stdout.write(text),
+      );
+      exit(code);
+    });
+
+  // Options after a subcommand name belong to the subcommand (doctor --url, not the root's --url).
+  program.enablePositionalOptions();
   program.showHelpAfterError();
   return program;
 }

@@ -9,6 +9,9 @@ import { ConfigError } from '../errors.ts';
 import { HostFs } from '../host/read.ts';
 import { Collector } from '../collector/runner.ts';
 import { resolveConfig, type SourceOptions } from './settings.ts';
+import { DOCTOR_FUNCTION, functionRegistration, functionResult, parseFunctionCall, type FunctionCall } from '../protocol/functions.ts';
+import { diagnoseJob } from '../collector/diagnose.ts';
+import { DOCTOR_HELP, doctorFunctionBody } from '../collector/doctor-function.ts';
 
 export interface NetdataModeOptions extends SourceOptions {
   updateEvery: number;
@@ -70,7 +73,16 @@ export async function runNetdataMode(options: NetdataModeOptions, logger: Logger
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGPIPE', () => stop('SIGPIPE'));
-  watchStdin(logger, stop);
+  const running = collector;
+  sink.write(functionRegistration(DOCTOR_FUNCTION, 10, DOCTOR_HELP));
+  watchStdin(logger, stop, (call) => {
+    if (call.name !== DOCTOR_FUNCTION) {
+      sink.write(functionResult(call.transaction, 404, { status: 404, error_message: `unknown function ${call.name}` }));
+      return;
+    }
+    const body = doctorFunctionBody(running.jobs.map(diagnoseJob), process.env.NETDATA_VERSION);
+    sink.write(functionResult(call.transaction, 200, body));
+  });
 
   const periodMs = config.updateEvery * 1000;
   while (!stopping) {
@@ -89,13 +101,30 @@ export async function runNetdataMode(options: NetdataModeOptions, logger: Logger
   return 0;
 }
 
-function watchStdin(logger: Logger, stop: (reason: string) => void): void {
+/** Reads Netdata's lines: QUIT, function calls (with an optional 2.x payload), nothing else. */
+function watchStdin(logger: Logger, stop: (reason: string) => void, onCall: (call: FunctionCall) => void): void {
   const warned = new Set<string>();
+  let payloadCall: FunctionCall | undefined;
   const lines = createInterface({ input: process.stdin, terminal: false });
   lines.on('line', (line) => {
     const keyword = line.trim().split(/\s+/, 1)[0] ?? '';
+    if (payloadCall) {
+      // The body of a 2.x call: the doctor takes no input, so it is read and dropped.
+      if (keyword === 'FUNCTION_PAYLOAD_END') {
+        onCall(payloadCall);
+        payloadCall = undefined;
+      }
+      return;
+    }
     if (keyword === '') return;
     if (keyword === 'QUIT') return stop('QUIT');
+    if (keyword === 'FUNCTION' || keyword === 'FUNCTION_PAYLOAD') {
+      const call = parseFunctionCall(line);
+      if (call && keyword === 'FUNCTION_PAYLOAD') payloadCall = call;
+      else if (call) onCall(call);
+      else logger.warn({ line: line.slice(0, 200) }, 'ignoring a malformed FUNCTION line');
+      return;
+    }
     if (!warned.has(keyword)) {
       warned.add(keyword);
       logger.warn({ keyword }, 'ignoring a line from Netdata that this plugin does not handle');

@@ -25,6 +25,8 @@ export class InstanceJob {
   private configFetchedAt = -Infinity;
   private processFacts: ProcessFacts | undefined;
   private inFlight: Promise<InstanceSnapshot> | undefined;
+  /** The latest completed collection: what the doctor reads. */
+  lastSnapshot: InstanceSnapshot | undefined;
   private lastError: string | undefined;
   private warnedNoFork = false;
 
@@ -47,9 +49,11 @@ export class InstanceJob {
   /** Starts a collection unless one is still running; resolves with this collection's snapshot. */
   collect(kernel: KernelFacts | undefined, now = Date.now()): Promise<InstanceSnapshot> | undefined {
     if (this.inFlight) return undefined;
-    const run = this.run(kernel, now).finally(() => {
-      this.inFlight = undefined;
-    });
+    const run = this.run(kernel, now)
+      .then((snapshot) => (this.lastSnapshot = snapshot))
+      .finally(() => {
+        this.inFlight = undefined;
+      });
     this.inFlight = run;
     return run;
   }

@@ -1,0 +1,59 @@
+/**
+ * `doctor`: the diagnosis for people (or --json for machines), live from the configured Redis
+ * servers, or offline from a saved `redis-cli INFO all` and optionally a copy of the host files.
+ */
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { diagnose, doctorExitCode, formatDiagnoses, type Diagnosis } from '../analysis/doctor.ts';
+import { Collector } from '../collector/runner.ts';
+import { diagnoseJob } from '../collector/diagnose.ts';
+import { HostFs, readKernelFacts, readProcessFacts } from '../host/read.ts';
+import { parseRedisInfo } from '../redis/info.ts';
+import { ConfigError, errorMessage } from '../errors.ts';
+import { resolveConfig, type SourceOptions } from './settings.ts';
+
+export interface DoctorOptions extends SourceOptions {
+  json?: boolean;
+  info?: string;
+  hostRoot?: string;
+}
+
+export async function runDoctor(options: DoctorOptions, logger: Logger, write: (text: string) => void): Promise<number> {
+  let diagnoses: Diagnosis[];
+  try {
+    diagnoses = options.info !== undefined ? [offlineDiagnosis(options.info, options.hostRoot)] : await liveDiagnoses(options, logger);
+  } catch (err) {
+    const message = err instanceof ConfigError ? `invalid configuration: ${err.message}` : errorMessage(err);
+    if (options.json) write(`${JSON.stringify({ error: message, exit: 2 }, null, 2)}\n`);
+    else write(`doctor could not look: ${message}\n`);
+    return 2;
+  }
+  const exit = doctorExitCode(diagnoses);
+  write(options.json ? `${JSON.stringify({ instances: diagnoses, exit }, null, 2)}\n` : formatDiagnoses(diagnoses));
+  return exit;
+}
+
+async function liveDiagnoses(options: DoctorOptions, logger: Logger): Promise<Diagnosis[]> {
+  const config = await resolveConfig(options, 1, logger);
+  const collector = new Collector(config, { hostFs: new HostFs(options.hostRoot), logger, updateEvery: 1, once: true });
+  try {
+    await collector.iterate();
+    return collector.jobs.map(diagnoseJob);
+  } finally {
+    await collector.close();
+  }
+}
+
+export function offlineDiagnosis(infoFile: string, hostRoot: string | undefined): Diagnosis {
+  const info = parseRedisInfo(readFileSync(infoFile, 'utf8'));
+  const fs = hostRoot === undefined ? undefined : new HostFs(hostRoot);
+  const kernel = fs ? readKernelFacts(fs) : undefined;
+  const proc = fs && info.processId !== undefined ? readProcessFacts(fs, info.processId, undefined) : undefined;
+  return diagnose({
+    job: infoFile,
+    snapshot: { state: info.loading ? 'loading' : 'up', info, config: undefined, kernel, process: proc },
+    locality: proc ? 'local' : hostRoot ? 'local' : 'unknown',
+    configProblem: 'a saved INFO holds no CONFIG values',
+    offline: true,
+  });
+}

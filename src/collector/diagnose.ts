@@ -1,0 +1,14 @@
+/** The doctor's view of a live job: its latest snapshot, locality and CONFIG availability. */
+import { diagnose, type Diagnosis } from '../analysis/doctor.ts';
+import type { InstanceJob } from './job.ts';
+
+export function diagnoseJob(job: InstanceJob): Diagnosis {
+  const snapshot = job.lastSnapshot ?? { state: 'down' as const, info: undefined, config: undefined, kernel: undefined, process: undefined };
+  return diagnose({
+    job: job.name,
+    url: job.settings.displayUrl,
+    snapshot,
+    locality: job.locality?.locality ?? 'unknown',
+    configProblem: job.configProblem,
+  });
+}

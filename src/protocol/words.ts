@@ -1,0 +1,21 @@
+/** Netdata's plugins.d word splitter: blanks separate words, '…' or "…" quote them. */
+export function splitWords(line: string): string[] {
+  const words: string[] = [];
+  let i = 0;
+  while (i < line.length) {
+    while (i < line.length && (line[i] === ' ' || line[i] === '\t')) i++;
+    if (i >= line.length) break;
+    const quote = line[i];
+    if (quote === "'" || quote === '"') {
+      const end = line.indexOf(quote, i + 1);
+      words.push(line.slice(i + 1, end === -1 ? undefined : end));
+      i = end === -1 ? line.length : end + 1;
+    } else {
+      let end = i;
+      while (end < line.length && line[end] !== ' ' && line[end] !== '\t') end++;
+      words.push(line.slice(i, end));
+      i = end;
+    }
+  }
+  return words;
+}
