@@ -32,6 +32,8 @@ export interface Diagnosis {
   /** Which kernel rule decides this Redis's forks, in plain words. */
   forkRule: string | undefined;
   forkVerdict: ForkVerdict | undefined;
+  /** What a fork of this process is charged, whatever the rule: from smaps, or VmData + VmStk. */
+  forkCharge: { bytes: number; largestMappingBytes: number; source: 'smaps' | 'vmdata' } | undefined;
   verdict: Verdict;
   findings: Finding[];
 }
@@ -356,6 +358,9 @@ function finish(input: DoctorInput, findings: Finding[], forkVerdict: ForkVerdic
     locality: input.locality,
     forkRule: forkVerdict?.explanation,
     forkVerdict,
+    forkCharge: input.snapshot.process?.charge
+      ? { bytes: input.snapshot.process.charge.bytes, largestMappingBytes: input.snapshot.process.charge.largestMappingBytes, source: input.snapshot.process.charge.source }
+      : undefined,
     verdict: worst(findings.map((f) => f.verdict)),
     findings,
   };

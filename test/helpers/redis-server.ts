@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { fileURLToPath } from 'node:url';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -38,7 +39,16 @@ export interface StartOptions {
   dir?: string;
   /** Run under another command, e.g. ['cgexec', ...]; default none. */
   wrapper?: string[];
+  /**
+   * Start Redis while these sysctls hold (e.g. ['vm.overcommit_memory=2']), through
+   * scripts/with-sysctl.sh, which puts them back as soon as redis-server has daemonized.
+   * jemalloc decides at start whether its mappings are accountable, so this is how a Redis
+   * "started under mode 2" is made.
+   */
+  startUnder?: string[];
 }
+
+export const WITH_SYSCTL = fileURLToPath(new URL('../../scripts/with-sysctl.sh', import.meta.url));
 
 export async function startRedis(options: StartOptions = {}): Promise<RedisServer> {
   const port = options.port ?? (await freePort());
@@ -49,8 +59,16 @@ export async function startRedis(options: StartOptions = {}): Promise<RedisServe
     '--save', '', '--appendonly', 'no', '--enable-debug-command', 'yes', '--daemonize', 'no',
     ...(options.args ?? []),
   ];
-  const command = options.wrapper ? [...options.wrapper, 'redis-server', ...args] : ['redis-server', ...args];
+  const pidFile = join(dir, 'redis.pid');
+  let command = options.wrapper ? [...options.wrapper, 'redis-server', ...args] : ['redis-server', ...args];
+  if (options.startUnder) {
+    command = [WITH_SYSCTL, ...options.startUnder, '--', ...command, '--daemonize', 'yes', '--pidfile', pidFile];
+  }
   const child = spawn(command[0] ?? 'redis-server', command.slice(1), { stdio: 'ignore' });
+  if (options.startUnder) {
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    if (code !== 0) throw new Error(`starting redis-server under ${options.startUnder.join(' ')} failed (exit ${code})`);
+  }
   const url = `redis://127.0.0.1:${port}`;
   await waitFor(async () => {
     const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, protocol: 2, enableReadyCheck: false } as never);
@@ -68,10 +86,11 @@ export async function startRedis(options: StartOptions = {}): Promise<RedisServe
     }
   }, 10_000, `redis-server on port ${port}`);
   const clients: Redis[] = [];
+  const pid = options.startUnder ? Number(readFileSync(pidFile, 'utf8').trim()) : (child.pid ?? 0);
   return {
     port,
     dir,
-    pid: child.pid ?? 0,
+    pid,
     url,
     process: child,
     logFile,
@@ -86,7 +105,14 @@ export async function startRedis(options: StartOptions = {}): Promise<RedisServe
     },
     async stop() {
       for (const client of clients) client.disconnect();
-      if (child.exitCode === null && child.signalCode === null) {
+      if (options.startUnder) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+        await waitFor(() => !existsSync(`/proc/${pid}`), 5000, `redis ${pid} to exit`).catch(() => undefined);
+      } else if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve));
         child.kill('SIGKILL');
         await exited;

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# with-sysctl.sh NAME=VALUE [NAME=VALUE...] -- COMMAND [ARGS...]
+#
+# Sets the vm sysctls given, in order, runs COMMAND, and puts every old value back when it exits,
+# whatever happens (trap on EXIT, INT, TERM). Each old value is also written to a state file first,
+# so that scripts/restore-host-state.sh can put it back if even this script was killed.
+#
+# Strict overcommit with a tight limit makes every new allocation on the machine fail: keep COMMAND
+# to a second or two.
+#
+# Kernel quirk handled here: writing vm.overcommit_kbytes sets vm.overcommit_ratio to 0 and writing
+# overcommit_ratio sets overcommit_kbytes to 0. So when overcommit_kbytes is touched, overcommit_ratio
+# is saved too and restored last, after overcommit_memory is already back.
+# Exit code: COMMAND's, or 77 when a sysctl is not writable here (the caller reports SKIP).
+set -u
+state=${REDISFORK_STATE_DIR:-/var/tmp/redisfork-test-state}
+mkdir -p "$state"
+
+paths=()
+olds=()
+save() { # save PATH: remember its value, in memory and on disk
+  local path=$1 i
+  for i in "${!paths[@]}"; do [ "${paths[$i]}" = "$path" ] && return 0; done
+  paths+=("$path")
+  olds+=("$(cat "$path")")
+  printf '%s\n%s\n' "$path" "${olds[-1]}" > "$state/$(basename "$path").saved"
+}
+restore() {
+  local i
+  for ((i = ${#paths[@]} - 1; i >= 0; i--)); do
+    printf '%s\n' "${olds[$i]}" > "${paths[$i]}" || echo "with-sysctl: could not restore ${paths[$i]}" >&2
+    rm -f "$state/$(basename "${paths[$i]}").saved"
+  done
+  # Restoring overcommit_ratio last zeroed overcommit_kbytes; put back a non-zero kbytes.
+  for i in "${!paths[@]}"; do
+    if [ "${paths[$i]}" = /proc/sys/vm/overcommit_kbytes ] && [ "${olds[$i]}" != 0 ]; then
+      printf '%s\n' "${olds[$i]}" > /proc/sys/vm/overcommit_kbytes
+    fi
+  done
+}
+trap restore EXIT
+trap 'exit 130' INT TERM
+
+settings=()
+while [ $# -gt 0 ] && [ "$1" != "--" ]; do settings+=("$1"); shift; done
+[ "${1:-}" = "--" ] || { echo "usage: with-sysctl.sh NAME=VALUE... -- COMMAND" >&2; exit 2; }
+shift
+
+for setting in "${settings[@]}"; do
+  name=${setting%%=*}
+  path=/proc/sys/${name//.//}
+  if [ ! -w "$path" ]; then echo "SKIP: $path is not writable on this machine" >&2; exit 77; fi
+done
+# Saved first, restored last.
+for setting in "${settings[@]}"; do
+  [ "${setting%%=*}" = vm.overcommit_kbytes ] && save /proc/sys/vm/overcommit_ratio
+done
+for setting in "${settings[@]}"; do name=${setting%%=*}; save "/proc/sys/${name//.//}"; done
+for setting in "${settings[@]}"; do
+  name=${setting%%=*}
+  printf '%s\n' "${setting#*=}" > "/proc/sys/${name//.//}" || { echo "with-sysctl: cannot set $name" >&2; exit 1; }
+done
+"$@"
