@@ -4,9 +4,9 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { startRedis, waitFor, waitForBgsave, type RedisServer } from '../helpers/redis-server.ts';
-import { startNetdata, latestValue, type ChartsResponse, type NetdataInstance } from '../helpers/netdata.ts';
+import { startNetdata, latestValue, latestTimestamp, eventualValue, type ChartsResponse, type NetdataInstance } from '../helpers/netdata.ts';
 import { PLUGIN, assertBuilt } from '../helpers/plugin.ts';
 import { REQUIRED_CONTEXTS } from '../../charts/catalog.ts';
 import { parseInfoFields } from '../../src/redis/info.ts';
@@ -57,18 +57,40 @@ describe('in a real Netdata 1.37', () => {
   });
 
   it('stores the fork duration and COW size INFO reports', async () => {
-    assert.equal(await latestValue(netdata, 'redis_fork_e2e.fork_duration', 'latest_fork'), Number(info.get('latest_fork_usec')) / 1000);
-    assert.equal(await latestValue(netdata, 'redis_fork_e2e.cow_size', 'rdb'), Number(info.get('rdb_last_cow_size')));
-    assert.equal(await latestValue(netdata, 'redis_fork_e2e.bgsave_status', 'ok'), 1);
+    const expectFork = Number(info.get('latest_fork_usec')) / 1000;
+    const expectCow = Number(info.get('rdb_last_cow_size'));
+    assert.equal(await eventualValue(netdata, 'redis_fork_e2e.fork_duration', 'latest_fork', (v) => v === expectFork), expectFork);
+    assert.equal(await eventualValue(netdata, 'redis_fork_e2e.cow_size', 'rdb', (v) => v === expectCow), expectCow);
+    assert.equal(await eventualValue(netdata, 'redis_fork_e2e.bgsave_status', 'ok', (v) => v === 1), 1);
   });
 
   it('stores the host commit limit and overcommit mode procfs reports', async () => {
     const meminfo = parseKeyValueKb(readFileSync('/proc/meminfo', 'utf8'));
     // Netdata stores samples as 32-bit floats: about seven significant digits survive.
-    const stored = (await latestValue(netdata, 'redis_fork_host.commit', 'commit_limit'))!;
     const expected = meminfo.get('CommitLimit')!;
+    const stored = (await eventualValue(netdata, 'redis_fork_host.commit', 'commit_limit', (v) => v !== null && Math.abs(v - expected) / expected < 1e-6))!;
     assert.ok(Math.abs(stored - expected) / expected < 1e-6, `stored ${stored} vs CommitLimit ${expected}`);
-    assert.equal(await latestValue(netdata, 'redis_fork_host.overcommit', 'mode'), Number(readFileSync('/proc/sys/vm/overcommit_memory', 'utf8')));
+    const mode = Number(readFileSync('/proc/sys/vm/overcommit_memory', 'utf8'));
+    assert.equal(await eventualValue(netdata, 'redis_fork_host.overcommit', 'mode', (v) => v === mode), mode);
+  });
+
+  it('keeps the plugin running after it registered the redisfork:doctor function', async () => {
+    const pluginPids = () =>
+      readdirSync('/proc')
+        .filter((d) => /^\d+$/.test(d))
+        .filter((pid) => {
+          try {
+            return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`${netdata.dir}/plugins.d/redisfork.plugin`);
+          } catch {
+            return false;
+          }
+        });
+    const first = pluginPids();
+    assert.equal(first.length, 1, 'the plugin runs under Netdata');
+    const before = await latestTimestamp(netdata, 'redis_fork_e2e.state');
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.deepEqual(pluginPids(), first, 'same process: not restarted');
+    assert.ok((await latestTimestamp(netdata, 'redis_fork_e2e.state')) > before, 'still collecting');
   });
 
   it('has not disabled or restarted the plugin', () => {

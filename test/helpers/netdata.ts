@@ -150,3 +150,29 @@ export async function latestValue(netdata: NetdataInstance, chart: string, dimen
   }
   return null;
 }
+
+/** The time of the newest stored point of a chart (seconds since the epoch). */
+export async function latestTimestamp(netdata: NetdataInstance, chart: string): Promise<number> {
+  const data = await netdata.api<DataResponse>(`/api/v1/data?chart=${encodeURIComponent(chart)}&after=-10&format=json`);
+  return Number(data.data[0]?.[0] ?? 0);
+}
+
+/**
+ * Polls /api/v1/data until the dimension's latest value satisfies `accept` (Netdata may not have
+ * stored the newest point yet); answers the last value seen.
+ */
+export async function eventualValue(
+  netdata: NetdataInstance,
+  chart: string,
+  dimension: string,
+  accept: (value: number | null) => boolean,
+  timeoutMs = 15_000,
+): Promise<number | null> {
+  const until = Date.now() + timeoutMs;
+  let value: number | null = null;
+  for (;;) {
+    value = await latestValue(netdata, chart, dimension);
+    if (accept(value) || Date.now() > until) return value;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}

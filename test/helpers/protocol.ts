@@ -57,8 +57,19 @@ export function parseProtocol(text: string): ParsedOutput {
   let pendingLabels: Record<string, string> = {};
   let inBegin: string | undefined;
   let disabled = false;
+  let inFunctionResult = false;
   text.split('\n').forEach((line, index) => {
     const at = `line ${index + 1}: ${line.slice(0, 120)}`;
+    // A function's result body is opaque to the parser until its end marker.
+    if (inFunctionResult) {
+      if (line === 'FUNCTION_RESULT_END') inFunctionResult = false;
+      return;
+    }
+    if (line.startsWith('FUNCTION_RESULT_BEGIN ')) {
+      if (splitWords(line).length < 5) problems.push(`${at}: FUNCTION_RESULT_BEGIN needs transaction, code, type, expires`);
+      inFunctionResult = true;
+      return;
+    }
     if (line.trim() === '') return;
     const words = splitWords(line);
     const keyword = words[0] ?? '';

@@ -1,0 +1,116 @@
+/**
+ * The doctor and the redisfork:doctor function against real Redis servers: a healthy one, and one
+ * whose save fails because its directory became unwritable (Redis runs as an unprivileged user, as
+ * Debian's does), with save points and stop-writes-on-bgsave-error yes, so writes are refused.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startRedis, waitFor, type RedisServer } from '../helpers/redis-server.ts';
+import { RunningPlugin, runPlugin } from '../helpers/plugin.ts';
+import { parseProtocol, displayValue } from '../helpers/protocol.ts';
+
+interface Report {
+  exit: number;
+  instances: { job: string; verdict: string; findings: { check: string; verdict: string; summary: string }[] }[];
+}
+const check = (report: Report, name: string) => report.instances[0]?.findings.find((f) => f.check === name);
+
+const NOBODY = 65534;
+
+describe('doctor on a healthy Redis', () => {
+  let redis: RedisServer;
+  before(async () => {
+    redis = await startRedis();
+    await redis.client().bgsave();
+  });
+  after(async () => redis?.stop());
+
+  it('exits 0 and says the next fork is allowed, by the rule of this host', async () => {
+    const result = await runPlugin(['doctor', '--url', redis.url, '--json']);
+    const report = JSON.parse(result.stdout) as Report;
+    assert.equal(result.code, 0, result.stdout);
+    assert.equal(report.exit, 0);
+    assert.equal(check(report, 'fork_commit')?.verdict, 'ok');
+    assert.equal(check(report, 'last_bgsave')?.verdict, 'ok');
+  });
+
+  it('prints for people too', async () => {
+    const result = await runPlugin(['doctor', '--url', redis.url]);
+    assert.equal(result.code, 0);
+    assert.match(result.stdout, /\[OK {2}\] Next fork vs kernel commit accounting/);
+  });
+
+  it('exits 2 when it cannot look', async () => {
+    const result = await runPlugin(['doctor', '--url', 'redis://127.0.0.1:1']);
+    assert.equal(result.code, 2);
+    assert.match(result.stdout, /did not answer/);
+  });
+});
+
+describe('a save that fails on an unwritable directory', { skip: process.getuid?.() !== 0 ? 'needs root to run Redis as nobody' : false }, () => {
+  let redis: RedisServer;
+  let dir: string;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'redisfork-unwritable-'));
+    chownSync(dir, NOBODY, NOBODY);
+    redis = await startRedis({
+      dir,
+      wrapper: ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'],
+      args: ['--save', '3600 1', '--stop-writes-on-bgsave-error', 'yes'],
+    });
+    const client = redis.client();
+    await client.set('k', 'v');
+    chmodSync(dir, 0o555);
+    await client.bgsave();
+    await waitFor(async () => /rdb_last_bgsave_status:err/.test(await client.info('persistence')), 10_000, 'the save to fail');
+  });
+  after(async () => {
+    if (dir) chmodSync(dir, 0o755);
+    await redis?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('Redis answers PING with MISCONF: up, but in trouble', async () => {
+    await assert.rejects(redis.client().ping(), /MISCONF/);
+  });
+
+  it('the plugin charts the failed save and the refused writes, and the Redis as up', async () => {
+    const result = await runPlugin(['--once', '--url', redis.url]);
+    const out = parseProtocol(result.stdout);
+    const type = `redis_fork_127_0_0_1_${redis.port}`;
+    assert.deepEqual(out.problems, []);
+    assert.equal(displayValue(out, `${type}.state`, 'up'), 1);
+    assert.equal(displayValue(out, `${type}.bgsave_status`, 'failed'), 1);
+    assert.equal(displayValue(out, `${type}.writes`, 'refused'), 1);
+  });
+
+  it('the doctor exits 1 with the failed save and the refused writes as critical', async () => {
+    const result = await runPlugin(['doctor', '--url', redis.url, '--json']);
+    const report = JSON.parse(result.stdout) as Report;
+    assert.equal(result.code, 1);
+    assert.equal(check(report, 'last_bgsave')?.verdict, 'critical');
+    assert.equal(check(report, 'writes_refused')?.verdict, 'critical');
+    assert.match(check(report, 'writes_refused')!.summary, /-MISCONF/);
+  });
+
+  it('the redisfork:doctor function answers a call on stdin with the same findings', async () => {
+    const plugin = new RunningPlugin(['1', '--url', redis.url]);
+    try {
+      await plugin.waitForStdout((s) => s.includes('BEGIN '));
+      assert.match(plugin.stdout, /^FUNCTION GLOBAL "redisfork:doctor" \d+ "/m);
+      plugin.child.stdin.write('FUNCTION tx-42 10 "redisfork:doctor"\n');
+      await plugin.waitForStdout((s) => s.includes('FUNCTION_RESULT_END'));
+      const match = /FUNCTION_RESULT_BEGIN tx-42 200 application\/json \d+\n(.*)\nFUNCTION_RESULT_END/.exec(plugin.stdout);
+      assert.ok(match, plugin.stdout.slice(-2000));
+      const body = JSON.parse(match[1]!) as Report & { status: number };
+      assert.equal(body.status, 200);
+      assert.equal(check(body, 'writes_refused')?.verdict, 'critical');
+      assert.deepEqual(parseProtocol(plugin.stdout).problems, []);
+    } finally {
+      await plugin.stop();
+    }
+  });
+});

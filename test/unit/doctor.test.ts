@@ -1,0 +1,154 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { diagnose, doctorExitCode, formatDiagnoses, type DoctorInput } from '../../src/analysis/doctor.ts';
+import { parseRedisInfo } from '../../src/redis/info.ts';
+import type { KernelFacts, ProcessFacts } from '../../src/host/facts.ts';
+import { doctorFunctionBody } from '../../src/collector/doctor-function.ts';
+import { functionRegistration, functionResult, parseFunctionCall } from '../../src/protocol/functions.ts';
+import { fixture } from '../helpers/fixtures.ts';
+import { parseProtocol } from '../helpers/protocol.ts';
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+
+function kernel(over: Partial<KernelFacts> = {}): KernelFacts {
+  return {
+    kernelRelease: '6.1.0', overcommitMemory: 0, overcommitRatio: 50, overcommitKbytes: 0, adminReserveBytes: 8 * MiB,
+    userReserveBytes: 128 * MiB, memTotal: 16 * GiB, memFree: 8 * GiB, memAvailable: 10 * GiB, cached: 1 * GiB,
+    sReclaimable: 100 * MiB, swapTotal: 0, swapFree: 0, commitLimit: 8 * GiB, committedAs: 5 * GiB, hugePagesTotal: 0,
+    hugepagesize: 2 * MiB, thpEnabled: 'madvise', thpDefrag: 'madvise', thpPerSize: {}, hostOomKills: 0, ...over,
+  };
+}
+
+function proc(over: Partial<ProcessFacts> = {}): ProcessFacts {
+  return {
+    pid: 42, vmRss: 2 * GiB, vmData: 3 * GiB, vmStk: 132 * 1024, vmSize: 3 * GiB, thpEnabled: true, effectiveUid: 998,
+    anonHugePages: 0, charge: { bytes: 2 * GiB, largestMappingBytes: 1 * GiB, source: 'smaps', measuredAt: 0 }, cgroup: undefined, ...over,
+  };
+}
+
+const failedInfo = `redis_version:7.0.15\r\nrole:master\r\nused_memory:${2 * GiB}\r\nused_memory_rss:${2 * GiB}\r\nrdb_last_bgsave_status:err\r\naof_enabled:0\r\nlatest_fork_usec:20000\r\nrdb_last_cow_size:${100 * MiB}\r\n`;
+
+function input(over: Partial<DoctorInput> & { k?: Partial<KernelFacts>; p?: Partial<ProcessFacts> } = {}): DoctorInput {
+  return {
+    job: 'main',
+    locality: 'local',
+    snapshot: {
+      state: 'up',
+      info: parseRedisInfo(failedInfo),
+      config: { save: '3600 1 300 100', 'stop-writes-on-bgsave-error': 'yes', 'disable-thp': 'yes' },
+      kernel: kernel(over.k),
+      process: proc(over.p),
+    },
+    ...over,
+  };
+}
+
+const find = (d: ReturnType<typeof diagnose>, check: string) => d.findings.find((f) => f.check === check);
+
+describe('doctor', () => {
+  it('names overcommit and the commit limit when the kernel would refuse the fork, with numbers and the remedy', () => {
+    const d = diagnose(input({ k: { overcommitMemory: 2, commitLimit: 6 * GiB } }));
+    const commit = find(d, 'fork_commit')!;
+    assert.equal(commit.verdict, 'critical');
+    assert.match(commit.summary, /would refuse the next fork/);
+    assert.match(commit.summary, /overcommit and the commit limit are the cause/);
+    assert.ok(commit.evidence.includes('CommitLimit = 6144 MiB'));
+    assert.ok(commit.evidence.includes('Committed_AS = 5120 MiB'));
+    assert.ok(commit.remedy.some((r) => r.startsWith('sysctl -w vm.overcommit_memory=1')));
+    assert.ok(commit.remedy.some((r) => r.includes('/etc/sysctl.d/')), 'says how to persist it');
+    assert.equal(find(d, 'writes_refused')?.verdict, 'critical', 'and says writes are being refused');
+    assert.equal(d.verdict, 'critical');
+    assert.equal(doctorExitCode([d]), 1);
+  });
+
+  it('says which rule applies under mode 0 and that the 50% rule does not', () => {
+    const d = diagnose(input({ p: { vmRss: 12 * GiB }, snapshot: { ...input().snapshot, info: parseRedisInfo(failedInfo.replace(`used_memory_rss:${2 * GiB}`, `used_memory_rss:${12 * GiB}`)) } }));
+    assert.match(d.forkRule ?? '', /refuses a fork only when one mapping is larger than RAM \+ swap/);
+    const risk = find(d, 'overcommit_risk')!;
+    assert.equal(risk.verdict, 'warning', 'the guide rule still warns: 75% of RAM without overcommit 1');
+    assert.match(risk.summary, /the rule that applies is/);
+    assert.equal(find(d, 'fork_commit')?.verdict, 'ok');
+  });
+
+  it('warns when less than 10% headroom is left', () => {
+    const d = diagnose(input({ k: { overcommitMemory: 2, commitLimit: 5 * GiB + 2 * GiB + 2 * GiB * 0.05 + 128 * MiB + 8 * MiB } }));
+    assert.equal(find(d, 'fork_commit')?.verdict, 'warning');
+  });
+
+  it('says the charge is an estimate when smaps was unreadable', () => {
+    const d = diagnose(input({ k: { overcommitMemory: 2 }, p: { charge: { bytes: 3 * GiB, largestMappingBytes: 3 * GiB, source: 'vmdata', measuredAt: 0 } } }));
+    assert.match(find(d, 'fork_commit')!.evidence.join('\n'), /VmData \+ VmStk: smaps unreadable, likely too high/);
+  });
+
+  it('flags masked failures, THP reaching Redis, slow forks and big COW', () => {
+    const info = parseRedisInfo(`redis_version:6.2.0\r\nused_memory:${1 * GiB}\r\nused_memory_rss:${1 * GiB}\r\nrdb_last_bgsave_status:ok\r\nlatest_fork_usec:1200000\r\nrdb_last_cow_size:${600 * MiB}\r\n`);
+    const d = diagnose(input({
+      snapshot: { state: 'up', info, config: { save: '900 1', 'stop-writes-on-bgsave-error': 'no' }, kernel: kernel({ thpEnabled: 'always' }), process: proc({ vmRss: 1 * GiB }) },
+    }));
+    assert.equal(find(d, 'save_masked')?.verdict, 'warning');
+    assert.equal(find(d, 'thp')?.verdict, 'warning');
+    assert.equal(find(d, 'fork_latency')?.verdict, 'critical');
+    assert.equal(find(d, 'cow_ratio')?.verdict, 'warning');
+  });
+
+  it('does not count the few MB of huge pages mapped before Redis opts out', () => {
+    const d = diagnose(input({ k: { thpEnabled: 'always' }, p: { thpEnabled: false, anonHugePages: 4 * MiB } }));
+    assert.equal(find(d, 'thp')?.verdict, 'ok');
+    assert.match(find(d, 'thp')!.summary, /opted out/);
+  });
+
+  it('warns when the container limit leaves less room than the last COW', () => {
+    const d = diagnose(input({ p: { cgroup: { version: 1, path: '/redis', memoryLimit: 2 * GiB + 200 * MiB, memoryUsage: 2 * GiB + 180 * MiB, oomKills: 1 } } }));
+    const headroom = find(d, 'memory_headroom')!;
+    assert.equal(headroom.title, 'Memory vs the container limit');
+    assert.notEqual(headroom.verdict, 'ok');
+    assert.match(headroom.summary, /OOM-killed/);
+    assert.equal(find(d, 'oom_kill')?.verdict, 'warning');
+  });
+
+  it('says kernel facts are unknown for a remote Redis', () => {
+    const d = diagnose({ ...input(), locality: 'remote', snapshot: { ...input().snapshot, kernel: undefined, process: undefined } });
+    assert.equal(find(d, 'fork_commit')?.verdict, 'unknown');
+    assert.match(find(d, 'fork_commit')!.summary, /another host/);
+  });
+
+  it('reports Dragonfly as fork-free, and a down Redis as could-not-look (exit 2)', () => {
+    const df = diagnose({ ...input(), snapshot: { ...input().snapshot, info: parseRedisInfo(fixture('info/dragonfly-1.21.txt')) } });
+    assert.deepEqual(df.findings.map((f) => f.check), ['engine']);
+    const down = diagnose({ ...input(), snapshot: { state: 'down', info: undefined, config: undefined, kernel: undefined, process: undefined } });
+    assert.equal(doctorExitCode([df, down]), 2);
+    assert.equal(doctorExitCode([df]), 0);
+  });
+
+  it('prints for people', () => {
+    const text = formatDiagnoses([diagnose(input({ k: { overcommitMemory: 2, commitLimit: 6 * GiB } }))]);
+    assert.match(text, /\[CRIT\] Next fork vs kernel commit accounting/);
+    assert.match(text, /→ sysctl -w vm.overcommit_memory=1/);
+  });
+});
+
+describe('the redisfork:doctor function', () => {
+  it('registers with the 1.37 syntax', () => {
+    const line = functionRegistration('redisfork:doctor', 10, 'Explains "things"');
+    assert.equal(line, `FUNCTION GLOBAL "redisfork:doctor" 10 "Explains 'things'"\n`);
+    assert.deepEqual(parseProtocol(line).problems, []);
+  });
+  it('parses 1.37 and 2.x calls', () => {
+    assert.deepEqual(parseFunctionCall('FUNCTION tx1 10 "redisfork:doctor"'), { transaction: 'tx1', timeoutSeconds: 10, name: 'redisfork:doctor', args: [] });
+    assert.deepEqual(parseFunctionCall('FUNCTION tx2 10 "redisfork:doctor info" 0x0013 "method=api,role=test"')?.args, ['info']);
+    assert.equal(parseFunctionCall('FUNCTION tx3'), undefined);
+  });
+  it('answers as JSON for 1.37 and as a table for 2.x', () => {
+    const diagnoses = [diagnose(input())];
+    const v1 = doctorFunctionBody(diagnoses, 'v1.37.1') as { instances: unknown[] };
+    assert.equal(v1.instances.length, 1);
+    const v2 = doctorFunctionBody(diagnoses, 'v2.1.0') as { type: string; data: unknown[][]; columns: Record<string, { index: number }> };
+    assert.equal(v2.type, 'table');
+    assert.equal(v2.data.length, diagnoses[0]!.findings.length);
+    assert.equal(v2.data[0]?.length, Object.keys(v2.columns).length);
+    const block = functionResult('tx1', 200, v1);
+    assert.match(block, /^FUNCTION_RESULT_BEGIN tx1 200 application\/json 0\n\{.*\}\nFUNCTION_RESULT_END\n$/s);
+    assert.equal(block.split('\n').length, 4, 'the JSON is on one line');
+  });
+});
