@@ -245,15 +245,12 @@ export const INSTANCE_CHARTS: readonly ChartDef[] = [
   {
     id: 'oom_kills',
     context: 'redis.fork_oom_kills',
-    title: 'OOM kills in the Redis cgroup and on the host',
+    title: 'OOM kills in the last 10 minutes, in the Redis cgroup and on the host',
     units: 'kills',
     family: 'oom',
     type: 'line',
     priority: PRIORITY_BASE + 60,
-    dimensions: [
-      { id: 'cgroup', algorithm: 'incremental' },
-      { id: 'host', algorithm: 'incremental' },
-    ],
+    dimensions: [{ id: 'cgroup' }, { id: 'host' }],
     localOnly: true,
   },
 ];

@@ -1,14 +1,16 @@
-// Prints the chart catalog as the Markdown table in README.md (`npx tsx scripts/chart-docs.ts`).
-import { HOST_CHARTS, HOST_CHART_TYPE, INSTANCE_CHARTS } from '../charts/catalog.ts';
+// Writes the chart catalog as the Markdown table in README.md, between the charts markers
+// (`npm run docs`). `--check` only compares, for the tests.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { chartTable } from '../charts/docs.ts';
 
-const rows = [
-  ...INSTANCE_CHARTS.map((c) => ({ c, type: 'redis_fork_<job>' })),
-  ...HOST_CHARTS.map((c) => ({ c, type: HOST_CHART_TYPE })),
-];
-console.log('| chart | context | units | dimensions | title |');
-console.log('| --- | --- | --- | --- | --- |');
-for (const { c, type } of rows) {
-  const dims = c.dimensions.map((d) => d.name ?? d.id).join(', ');
-  const notes = c.localOnly ? 'local Redis only' : '';
-  console.log(`| \`${type}.${c.id}\` | \`${c.context}\` | ${c.units} | ${dims} | ${c.title}${notes ? ` (${notes})` : ''} |`);
+const file = new URL('../README.md', import.meta.url);
+const readme = readFileSync(file, 'utf8');
+const updated = readme.replace(/(<!-- charts:begin[^\n]*-->\n)[\s\S]*?(<!-- charts:end -->)/, `$1${chartTable()}$2`);
+if (process.argv.includes('--check')) {
+  if (updated !== readme) {
+    console.error('README.md chart table is out of date: run npm run docs');
+    process.exit(1);
+  }
+} else {
+  writeFileSync(file, updated);
 }

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # with-sysctl.sh NAME=VALUE [NAME=VALUE...] -- COMMAND [ARGS...]
 #
-# Sets the vm sysctls given, in order, runs COMMAND, and puts every old value back when it exits,
+# NAME is a sysctl (vm.overcommit_memory) or an absolute sysfs path whose file shows its choice in
+# brackets (/sys/kernel/mm/transparent_hugepage/enabled: "always [madvise] never").
+# Sets them in order, runs COMMAND, and puts every old value back when it exits,
 # whatever happens (trap on EXIT, INT, TERM). Each old value is also written to a state file first,
 # so that scripts/restore-host-state.sh can put it back if even this script was killed.
 #
@@ -19,10 +21,13 @@ mkdir -p "$state"
 paths=()
 olds=()
 save() { # save PATH: remember its value, in memory and on disk
-  local path=$1 i
+  local path=$1 i old
   for i in "${!paths[@]}"; do [ "${paths[$i]}" = "$path" ] && return 0; done
+  old=$(cat "$path")
+  # A sysfs choice file reads "always [madvise] never"; what is written back is the bracketed word.
+  if [[ $old =~ \[([^]]+)\] ]]; then old=${BASH_REMATCH[1]}; fi
   paths+=("$path")
-  olds+=("$(cat "$path")")
+  olds+=("$old")
   printf '%s\n%s\n' "$path" "${olds[-1]}" > "$state/$(basename "$path").saved"
 }
 restore() {
@@ -46,18 +51,17 @@ while [ $# -gt 0 ] && [ "$1" != "--" ]; do settings+=("$1"); shift; done
 [ "${1:-}" = "--" ] || { echo "usage: with-sysctl.sh NAME=VALUE... -- COMMAND" >&2; exit 2; }
 shift
 
+path_of() { case $1 in /*) printf '%s' "$1" ;; *) printf '/proc/sys/%s' "${1//.//}" ;; esac; }
 for setting in "${settings[@]}"; do
-  name=${setting%%=*}
-  path=/proc/sys/${name//.//}
+  path=$(path_of "${setting%%=*}")
   if [ ! -w "$path" ]; then echo "SKIP: $path is not writable on this machine" >&2; exit 77; fi
 done
 # Saved first, restored last.
 for setting in "${settings[@]}"; do
   [ "${setting%%=*}" = vm.overcommit_kbytes ] && save /proc/sys/vm/overcommit_ratio
 done
-for setting in "${settings[@]}"; do name=${setting%%=*}; save "/proc/sys/${name//.//}"; done
+for setting in "${settings[@]}"; do save "$(path_of "${setting%%=*}")"; done
 for setting in "${settings[@]}"; do
-  name=${setting%%=*}
-  printf '%s\n' "${setting#*=}" > "/proc/sys/${name//.//}" || { echo "with-sysctl: cannot set $name" >&2; exit 1; }
+  printf '%s\n' "${setting#*=}" > "$(path_of "${setting%%=*}")" || { echo "with-sysctl: cannot set ${setting%%=*}" >&2; exit 1; }
 done
 "$@"

@@ -7,6 +7,7 @@ import { applicableLimit } from './metrics.ts';
 import { forkModelInput, mib, predictFork, type ForkVerdict } from './kernel-model.ts';
 import { failureMasked, savePointsSet, writesRefused } from './persistence.ts';
 import { THRESHOLDS } from './thresholds.ts';
+import { thpReachesProcess } from './thp.ts';
 import { engineForks, versionMajorMinor } from '../redis/info.ts';
 
 export type Verdict = 'ok' | 'warning' | 'critical' | 'unknown';
@@ -317,8 +318,7 @@ export function diagnose(input: DoctorInput): Diagnosis {
   if (kernel?.thpEnabled !== undefined && proc) {
     const hostAlways = kernel.thpEnabled === 'always';
     const anon = proc.anonHugePages ?? 0;
-    const anonCounts = anon > THRESHOLDS.thpAnonHugeMinBytes && rss !== undefined && (anon / rss) * 100 > THRESHOLDS.thpAnonHugeMinRssPercent;
-    const reachable = (hostAlways && proc.thpEnabled !== false) || anonCounts;
+    const reachable = thpReachesProcess(kernel, proc, rss) === true;
     const disableThp = config?.['disable-thp'];
     add({
       check: 'thp',

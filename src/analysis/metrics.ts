@@ -8,6 +8,7 @@ import type { RedisConfigValues } from '../redis/client.ts';
 import type { KernelFacts, ProcessFacts } from '../host/facts.ts';
 import { forkModelInput, predictFork } from './kernel-model.ts';
 import { failureMasked, writesRefused } from './persistence.ts';
+import { thpReachesProcess } from './thp.ts';
 
 export type InstanceState = 'up' | 'loading' | 'down' | 'auth_failed';
 
@@ -17,6 +18,8 @@ export interface InstanceSnapshot {
   config: RedisConfigValues | undefined;
   kernel: KernelFacts | undefined;
   process: ProcessFacts | undefined;
+  /** OOM kills in the last 10 minutes, in Redis's cgroup and on the host (see CounterWindow). */
+  recentOomKills?: { cgroup: number | undefined; host: number | undefined };
 }
 
 const GIB = 1024 ** 3;
@@ -92,14 +95,13 @@ export function instanceValues(snapshot: InstanceSnapshot): Map<string, ChartVal
       values.set('commit_headroom', { headroom: verdict.headroomPercent ?? undefined, refused: verdict.allowed ? 0 : 1 });
     }
     const hostAlways = kernel.thpEnabled === undefined ? undefined : kernel.thpEnabled === 'always';
-    const processThp = proc.thpEnabled;
     values.set('thp', {
-      process_thp_enabled: bool(processThp),
+      process_thp_enabled: bool(proc.thpEnabled),
       host_always: bool(hostAlways),
-      reachable: hostAlways === undefined ? undefined : bool(hostAlways && processThp !== false),
+      reachable: bool(thpReachesProcess(kernel, proc, rss)),
     });
     values.set('anon_huge_pages', { anon_huge_pages: proc.anonHugePages, rss: proc.vmRss });
-    values.set('oom_kills', { cgroup: proc.cgroup?.oomKills, host: kernel.hostOomKills });
+    values.set('oom_kills', { cgroup: snapshot.recentOomKills?.cgroup, host: snapshot.recentOomKills?.host });
   }
   return values;
 }

@@ -11,6 +11,10 @@ import { RedisConnection, type RedisConfigValues } from '../redis/client.ts';
 import { engineForks, parseRedisInfo, type RedisInfo } from '../redis/info.ts';
 import type { InstanceSnapshot, InstanceState } from '../analysis/metrics.ts';
 import { RedisforkError } from '../errors.ts';
+import { CounterWindow } from '../analysis/counter-window.ts';
+
+/** The window of the OOM-kill alert (SPEC §5: in the last 10 minutes). */
+export const OOM_WINDOW_MS = 10 * 60_000;
 
 /** CONFIG GET at start and then at most once a minute (SPEC §3). */
 export const CONFIG_REFRESH_MS = 60_000;
@@ -29,6 +33,8 @@ export class InstanceJob {
   lastSnapshot: InstanceSnapshot | undefined;
   private lastError: string | undefined;
   private warnedNoFork = false;
+  private readonly cgroupOomKills = new CounterWindow(OOM_WINDOW_MS);
+  private readonly hostOomKills = new CounterWindow(OOM_WINDOW_MS);
 
   constructor(
     readonly settings: JobConfig,
@@ -91,12 +97,17 @@ export class InstanceJob {
       this.locality = locality;
       this.processFacts =
         locality.pid === undefined ? undefined : readProcessFacts(this.hostFs, locality.pid, this.processFacts, now);
+      const local = locality.locality === 'local';
       return {
         state: this.state as InstanceState,
         info,
         config: this.config,
-        kernel: locality.locality === 'local' ? kernel : undefined,
+        kernel: local ? kernel : undefined,
         process: this.processFacts,
+        recentOomKills: {
+          cgroup: this.cgroupOomKills.push(now, this.processFacts?.cgroup?.oomKills),
+          host: local ? this.hostOomKills.push(now, kernel?.hostOomKills) : undefined,
+        },
       };
     } catch (err) {
       const error = err instanceof RedisforkError ? err : new RedisforkError('ERR_REDIS_REPLY', String(err), { cause: err });

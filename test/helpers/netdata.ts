@@ -176,3 +176,44 @@ export async function eventualValue(
     await new Promise((r) => setTimeout(r, 250));
   }
 }
+
+export interface Alarm {
+  name: string;
+  chart: string;
+  status: string;
+  value: number | null;
+  units: string;
+  class: string;
+  type: string;
+  component: string;
+  recipient: string;
+  info: string;
+}
+
+/** Every alarm Netdata knows (`/api/v1/alarms?all`), keyed `chart.alarm`. */
+export async function alarms(netdata: NetdataInstance): Promise<Record<string, Alarm>> {
+  return (await netdata.api<{ alarms: Record<string, Alarm> }>('/api/v1/alarms?all')).alarms;
+}
+
+export async function waitForAlarm(
+  netdata: NetdataInstance,
+  chart: string,
+  name: string,
+  statuses: string[],
+  timeoutMs = 30_000,
+): Promise<Alarm> {
+  let last: Alarm | undefined;
+  await waitFor(async () => {
+    last = (await alarms(netdata))[`${chart}.${name}`];
+    return last !== undefined && statuses.includes(last.status);
+  }, timeoutMs, `${chart}.${name} to be ${statuses.join('/')} (last: ${JSON.stringify(last)})`).catch((err: Error) => {
+    throw new Error(`${err.message}; last seen: ${last?.status} value ${last?.value}`);
+  });
+  return last!;
+}
+
+/** A bash snippet that waits (up to SECONDS) until an alarm has one of the statuses; for use inside with-sysctl windows. */
+export function bashWaitForAlarm(netdata: NetdataInstance, chart: string, name: string, status: string, seconds: number): string {
+  const key = `${chart}.${name}`;
+  return `for _ in $(seq ${seconds * 4}); do curl -s "http://127.0.0.1:${netdata.port}/api/v1/alarms?all" | tr -d '\\n\\t' | grep -o '"${key}": {[^}]*}' | grep -q '"status": "${status}"' && break; sleep 0.25; done`;
+}

@@ -72,8 +72,22 @@ describe('chart values', () => {
     assert.equal(v.get('overcommit')?.overcommit_memory, 0);
     const limited = { ...proc, cgroup: { version: 1 as const, path: '/r', memoryLimit: 64 * 1024 * 1024, memoryUsage: 1, oomKills: 2 } };
     assert.deepEqual(applicableLimit({ ...snapshot, process: limited }), { bytes: 64 * 1024 * 1024, source: 'cgroup' });
-    assert.equal(instanceValues({ ...snapshot, process: limited }).get('oom_kills')?.cgroup, 2);
+    assert.equal(instanceValues({ ...snapshot, process: limited, recentOomKills: { cgroup: 2, host: 3 } }).get('oom_kills')?.cgroup, 2);
     const h = hostValues(kernel);
     assert.deepEqual(h.get('thp_enabled'), { always: 0, madvise: 1, never: 0 });
+  });
+});
+
+describe('counter window', () => {
+  it('answers the growth within the window, and restarts when the counter goes down', async () => {
+    const { CounterWindow } = await import('../../src/analysis/counter-window.ts');
+    const w = new CounterWindow(600_000);
+    assert.equal(w.push(0, 5), 0, 'the first reading is the baseline');
+    assert.equal(w.push(1000, 6), 1);
+    assert.equal(w.push(300_000, 6), 1);
+    assert.equal(w.push(601_000, 6), 0, 'the kill at t=1s left the window');
+    assert.equal(w.push(602_000, 1), 0, 'a reset starts over');
+    assert.equal(w.push(603_000, 2), 1);
+    assert.equal(w.push(604_000, undefined), undefined);
   });
 });

@@ -66,9 +66,11 @@ describe('protocol writer', () => {
 });
 
 describe('docs', () => {
-  it('README lists every chart of the catalog', async () => {
+  it('README carries the chart table generated from the catalog (npm run docs)', async () => {
     const { readFileSync } = await import('node:fs');
+    const { chartTable } = await import('../../charts/docs.ts');
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    assert.ok(readme.includes(chartTable()), 'run npm run docs');
     for (const chart of [...INSTANCE_CHARTS, ...HOST_CHARTS]) assert.ok(readme.includes(`\`${chart.context}\``), chart.context);
   });
 });
