@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { JobConfig } from '../config/types.ts';
 import type { KernelFacts, ProcessFacts } from '../host/facts.ts';
-import { HostFs, readProcessFacts } from '../host/read.ts';
+import { HostFs, readCgroup, readProcessFacts } from '../host/read.ts';
 import { decideLocality, type LocalityDecision } from '../host/locality.ts';
 import { RedisConnection, type RedisConfigValues } from '../redis/client.ts';
 import { engineForks, parseRedisInfo, type RedisInfo } from '../redis/info.ts';
@@ -33,8 +33,9 @@ export class InstanceJob {
   lastSnapshot: InstanceSnapshot | undefined;
   private lastError: string | undefined;
   private warnedNoFork = false;
+  /** Fed every iteration while the process is known, even when Redis does not answer, so that
+   *  a kill during an outage (the usual moment) is not taken into the baseline. */
   private readonly cgroupOomKills = new CounterWindow(OOM_WINDOW_MS);
-  private readonly hostOomKills = new CounterWindow(OOM_WINDOW_MS);
 
   constructor(
     readonly settings: JobConfig,
@@ -53,9 +54,12 @@ export class InstanceJob {
   }
 
   /** Starts a collection unless one is still running; resolves with this collection's snapshot. */
-  collect(kernel: KernelFacts | undefined, now = Date.now()): Promise<InstanceSnapshot> | undefined {
-    if (this.inFlight) return undefined;
-    const run = this.run(kernel, now)
+  collect(kernel: KernelFacts | undefined, now = Date.now(), hostOomKillsRecent?: number): Promise<InstanceSnapshot> | undefined {
+    if (this.inFlight) {
+      this.trackCgroupOomKills(now);
+      return undefined;
+    }
+    const run = this.run(kernel, now, hostOomKillsRecent)
       .then((snapshot) => (this.lastSnapshot = snapshot))
       .finally(() => {
         this.inFlight = undefined;
@@ -64,7 +68,14 @@ export class InstanceJob {
     return run;
   }
 
-  private async run(kernel: KernelFacts | undefined, now: number): Promise<InstanceSnapshot> {
+  /** Reads the cgroup OOM counter of the known Redis process; answers the kills in the window. */
+  private trackCgroupOomKills(now: number): number | undefined {
+    const pid = this.locality?.pid;
+    if (pid === undefined) return undefined;
+    return this.cgroupOomKills.push(now, readCgroup(this.hostFs, pid)?.oomKills);
+  }
+
+  private async run(kernel: KernelFacts | undefined, now: number, hostOomKillsRecent: number | undefined): Promise<InstanceSnapshot> {
     const wantConfig = now - this.configFetchedAt >= CONFIG_REFRESH_MS;
     try {
       const result = await this.connection.collect(wantConfig);
@@ -106,15 +117,17 @@ export class InstanceJob {
         process: this.processFacts,
         recentOomKills: {
           cgroup: this.cgroupOomKills.push(now, this.processFacts?.cgroup?.oomKills),
-          host: local ? this.hostOomKills.push(now, kernel?.hostOomKills) : undefined,
+          host: local ? hostOomKillsRecent : undefined,
         },
       };
     } catch (err) {
       const error = err instanceof RedisforkError ? err : new RedisforkError('ERR_REDIS_REPLY', String(err), { cause: err });
       if (error.code === 'ERR_REDIS_LOADING') {
+        this.trackCgroupOomKills(now);
         this.setState('loading');
         return { state: 'loading', info: undefined, config: this.config, kernel: undefined, process: undefined };
       }
+      this.trackCgroupOomKills(now);
       const state: InstanceState = error.code === 'ERR_REDIS_AUTH' ? 'auth_failed' : 'down';
       if (this.state !== state || this.lastError !== error.code) {
         this.logger.error({ job: this.name, url: this.settings.displayUrl, code: error.code }, `Redis ${state === 'auth_failed' ? 'refused our credentials' : 'is not answering'}: ${error.message}`);

@@ -18,7 +18,8 @@ import { hostValues, instanceValues, type InstanceSnapshot } from '../analysis/m
 import { ProtocolEmitter } from '../protocol/emitter.ts';
 import type { ChartLabel, ChartValues } from '../protocol/writer.ts';
 import { engineForks } from '../redis/info.ts';
-import { InstanceJob } from './job.ts';
+import { InstanceJob, OOM_WINDOW_MS } from './job.ts';
+import { CounterWindow } from '../analysis/counter-window.ts';
 
 export interface CollectorOptions {
   hostFs: HostFs;
@@ -31,6 +32,8 @@ export class Collector {
   readonly jobs: InstanceJob[];
   private readonly emitter: ProtocolEmitter;
   private kernel: KernelFacts | undefined;
+  /** Host OOM kills in the last 10 minutes: tracked every iteration, whatever the jobs do. */
+  private readonly hostOomKills = new CounterWindow(OOM_WINDOW_MS);
 
   constructor(
     config: PluginConfig,
@@ -49,7 +52,8 @@ export class Collector {
 
   async iterate(now = Date.now()): Promise<string> {
     this.kernel = readKernelFacts(this.options.hostFs);
-    const pending = this.jobs.map((job) => ({ job, run: job.collect(this.kernel, now) }));
+    const hostOomKills = this.hostOomKills.push(now, this.kernel.hostOomKills);
+    const pending = this.jobs.map((job) => ({ job, run: job.collect(this.kernel, now, hostOomKills) }));
     const snapshots = new Map<InstanceJob, InstanceSnapshot>();
     const settled = Promise.all(
       pending.map(async ({ job, run }) => {

@@ -10,9 +10,9 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync,
 import { spawn, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startRedis, waitFor, waitForBgsave, type RedisServer } from '../helpers/redis-server.ts';
+import { freePort, startRedis, waitFor, waitForBgsave, type RedisServer } from '../helpers/redis-server.ts';
 import { alarms, bashWaitForAlarm, eventualValue, startNetdata, waitForAlarm, type NetdataInstance } from '../helpers/netdata.ts';
-import { PLUGIN, assertBuilt } from '../helpers/plugin.ts';
+import { PLUGIN, assertBuilt, runPlugin } from '../helpers/plugin.ts';
 import { canWrite, meminfoKb, overcommitSettings, overcommitSkipReason, withSysctl } from '../helpers/host-state.ts';
 
 const HEALTH = readFileSync(new URL('../../health.d/redisfork.conf', import.meta.url), 'utf8');
@@ -34,7 +34,14 @@ describe('alert pack in a real Netdata 1.37', () => {
   let unwritable: RedisServer;
   let unwritableDir: string;
   let refused: RedisServer | undefined;
+  let container: RedisServer | undefined;
   const overcommitSkip = overcommitSkipReason();
+  const thpSkip = process.getuid?.() !== 0 ? 'not root' : !canWrite(THP) ? `${THP} is not writable here` : undefined;
+  const cgroupSkip = cgroupV1MemorySkipReason();
+  // Servers started later, inside their fault windows; their jobs are configured from the start.
+  const late = { thpOn: 0, thpOff: 0, container: 0 };
+  const lateDir = mkdtempSync(join(tmpdir(), 'redisfork-late-'));
+  const cgroupDir = `/sys/fs/cgroup/memory/redisfork-test-${process.pid}`;
 
   before(async () => {
     assertBuilt();
@@ -54,15 +61,21 @@ describe('alert pack in a real Netdata 1.37', () => {
       refused = await startRedis({ startUnder: ['vm.overcommit_memory=2'], args: ['--save', '3600 1', '--stop-writes-on-bgsave-error', 'yes'] });
       await refused.client().call('DEBUG', 'POPULATE', '3000000', 'key', '100');
     }
-    const jobs = [
-      ['healthy', healthy],
-      ['masked', masked],
-      ['unwritable', unwritable],
-      ...(refused ? [['refused', refused] as const] : []),
-    ] as const;
+    late.thpOn = await freePort();
+    late.thpOff = await freePort();
+    late.container = await freePort();
+    const jobs: [string, string][] = [
+      ['healthy', healthy.url],
+      ['masked', masked.url],
+      ['unwritable', unwritable.url],
+      ...(refused ? [['refused', refused.url] as [string, string]] : []),
+      ['thp_on', `redis://127.0.0.1:${late.thpOn}`],
+      ['thp_off', `redis://127.0.0.1:${late.thpOff}`],
+      ['container', `redis://127.0.0.1:${late.container}`],
+    ];
     netdata = await startNetdata({
       plugins: { 'redisfork.plugin': PLUGIN },
-      configFiles: { 'redisfork.conf': `jobs:\n${jobs.map(([name, r]) => `  - { name: ${name}, url: "${r.url}" }`).join('\n')}\n` },
+      configFiles: { 'redisfork.conf': `jobs:\n${jobs.map(([name, url]) => `  - { name: ${name}, url: "${url}", timeout_ms: 500 }`).join('\n')}\n` },
       healthFiles: { 'redisfork.conf': HEALTH },
     });
     await waitFor(async () => {
@@ -74,8 +87,24 @@ describe('alert pack in a real Netdata 1.37', () => {
   after(async () => {
     await netdata?.stop();
     if (unwritableDir) chmodSync(unwritableDir, 0o755);
-    await Promise.all([healthy?.stop(), masked?.stop(), unwritable?.stop(), refused?.stop()]);
+    await Promise.all([healthy?.stop(), masked?.stop(), unwritable?.stop(), refused?.stop(), container?.stop()]);
+    for (const name of ['thp_on', 'thp_off']) {
+      const pidFile = join(lateDir, `${name}.pid`);
+      if (existsSync(pidFile)) {
+        const pid = Number(readFileSync(pidFile, 'utf8'));
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone already
+        }
+      }
+    }
+    if (existsSync(cgroupDir)) {
+      await waitFor(() => readFileSync(join(cgroupDir, 'cgroup.procs'), 'utf8').trim() === '', 5000, 'the cgroup to empty').catch(() => undefined);
+      rmdirSync(cgroupDir);
+    }
     if (unwritableDir) rmSync(unwritableDir, { recursive: true, force: true });
+    rmSync(lateDir, { recursive: true, force: true });
   });
 
   it('loads without an error line, other than 1.37 ignoring summary', () => {
@@ -123,8 +152,10 @@ describe('alert pack in a real Netdata 1.37', () => {
   it('predicts the refused fork (commit_refused CRITICAL) while the tight limit holds, then the real BGSAVE fails', { skip: overcommitSkip }, async () => {
     assert.ok(refused);
     const before = overcommitSettings();
-    const charge = await eventualValue(netdata, 'redis_fork_refused.commit_charge', 'needed', (v) => v !== null && v > 100 * 1024 * 1024);
-    assert.ok(charge !== null && charge > 100 * 1024 * 1024, `charge ${charge}`);
+    // Under mode 0 the chart compares the largest mapping; the whole charge is what mode 2 will count.
+    const doctor = await runPlugin(['doctor', '--url', refused.url, '--json']);
+    const charge = (JSON.parse(doctor.stdout) as { instances: { forkCharge: { bytes: number } }[] }).instances[0]!.forkCharge.bytes;
+    assert.ok(charge > 100 * 1024 * 1024, `charge ${charge}`);
     const limitKb = meminfoKb('Committed_AS') + Math.round(charge / 2 / 1024);
     const script = [
       bashWaitForAlarm(netdata, 'redis_fork_refused.commit_headroom', 'redis_fork_commit_refused', 'CRITICAL', 12),
@@ -134,6 +165,7 @@ describe('alert pack in a real Netdata 1.37', () => {
     const run = withSysctl([`vm.overcommit_kbytes=${limitKb}`, 'vm.overcommit_memory=2'], script);
     assert.equal(run.code, 0, run.stderr);
     assert.equal(overcommitSettings(), before, 'restored');
+    assert.match(run.stdout, /ALARM_SEEN redis_fork_refused\.commit_headroom\.redis_fork_commit_refused CRITICAL/, 'CRITICAL while the tight limit held, before the save');
     const log = await alarms(netdata);
     // The window ended once the alert was CRITICAL; it may clear afterwards, but it was seen.
     assert.match(readFileSync(join(refused.dir, 'bgsave.txt'), 'utf8'), /ERR/);
@@ -141,5 +173,58 @@ describe('alert pack in a real Netdata 1.37', () => {
     assert.ok(log['redis_fork_refused.commit_headroom.redis_fork_commit_refused'], 'the alert exists');
     await waitForAlarm(netdata, 'redis_fork_refused.bgsave_status', 'redis_fork_bgsave_failed', ['CRITICAL']);
     await waitForAlarm(netdata, 'redis_fork_refused.writes', 'redis_fork_writes_refused', ['CRITICAL']);
+  });
+
+  it('warns when THP is always and Redis did not opt out; stays clear for a Redis with disable-thp yes', { skip: thpSkip }, async () => {
+    const start = (name: string, port: number, disableThp: string) =>
+      `redis-server --port ${port} --bind 127.0.0.1 --dir "${lateDir}" --dbfilename ${name}.rdb --save '' --disable-thp ${disableThp} ` +
+      `--enable-debug-command yes --daemonize yes --pidfile "${lateDir}/${name}.pid" --logfile "${lateDir}/${name}.log"`;
+    const script = [
+      start('thp_on', late.thpOn, 'no'),
+      start('thp_off', late.thpOff, 'yes'),
+      `for _ in $(seq 50); do redis-cli -p ${late.thpOn} ping >/dev/null 2>&1 && redis-cli -p ${late.thpOff} ping >/dev/null 2>&1 && break; sleep 0.1; done`,
+      `redis-cli -p ${late.thpOn} DEBUG POPULATE 500000 key 100 >/dev/null`,
+      `redis-cli -p ${late.thpOff} DEBUG POPULATE 500000 key 100 >/dev/null`,
+      bashWaitForAlarm(netdata, 'redis_fork_thp_on.thp', 'redis_fork_thp', 'WARNING', 25),
+      bashWaitForAlarm(netdata, 'redis_fork_thp_off.thp', 'redis_fork_thp', 'CLEAR', 10),
+      `echo "THP_OFF_PROCESS $(grep THP_enabled /proc/$(cat "${lateDir}/thp_off.pid")/status)"`,
+    ].join('\n');
+    const before = readFileSync(THP, 'utf8');
+    const run = withSysctl([`${THP}=always`], script);
+    assert.equal(readFileSync(THP, 'utf8'), before, 'THP mode restored');
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /ALARM_SEEN redis_fork_thp_on\.thp\.redis_fork_thp WARNING/);
+    assert.match(run.stdout, /ALARM_SEEN redis_fork_thp_off\.thp\.redis_fork_thp CLEAR/);
+    assert.match(run.stdout, /THP_OFF_PROCESS THP_enabled:\s+0/, 'disable-thp yes opted out under always');
+    assert.match(readFileSync(join(lateDir, 'thp_on.log'), 'utf8'), /transparent huge pages/i, "Redis's own THP warning");
+  });
+
+  it('goes critical when a save child is OOM-killed in a memory cgroup, and charts the cgroup limit', { skip: cgroupSkip }, async () => {
+    mkdirSync(cgroupDir);
+    container = await startRedis({
+      port: late.container,
+      wrapper: ['sh', '-c', `echo $$ > ${cgroupDir}/cgroup.procs && exec "$0" "$@"`],
+      args: ['--oom-score-adj', 'yes', '--save', '3600 1', '--stop-writes-on-bgsave-error', 'yes'],
+    });
+    const fill = spawnSync('redis-benchmark', ['-p', String(late.container), '-t', 'set', '-r', '1000000', '-d', '100', '-n', '1000000', '-P', '32', '-q'], { encoding: 'utf8', timeout: 120_000 });
+    assert.equal(fill.status, 0, fill.stderr);
+    const usage = Number(readFileSync(join(cgroupDir, 'memory.usage_in_bytes'), 'utf8'));
+    const limit = usage + 24 * 1024 * 1024;
+    writeFileSync(join(cgroupDir, 'memory.limit_in_bytes'), String(limit));
+    const client = container.client();
+    const overwrite = spawn('redis-benchmark', ['-p', String(late.container), '-t', 'set', '-r', '1000000', '-d', '100', '-n', '3000000', '-P', '32', '-q'], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      await client.bgsave();
+      await waitFor(() => /Background saving terminated by signal 9/.test(container!.log()), 60_000, 'the save child to be OOM-killed');
+    } finally {
+      overwrite.kill('SIGKILL');
+    }
+    await waitForBgsave(client);
+    assert.equal(await client.ping().catch((e: Error) => e.message).then((r) => (/MISCONF/.test(r) || r === 'PONG' ? 'alive' : r)), 'alive', 'Redis itself survives');
+    await waitForAlarm(netdata, 'redis_fork_container.bgsave_status', 'redis_fork_bgsave_failed', ['CRITICAL']);
+    await waitForAlarm(netdata, 'redis_fork_container.oom_kills', 'redis_fork_oom_kill', ['CRITICAL']);
+    const charted = await eventualValue(netdata, 'redis_fork_container.memory', 'limit', (v) => v !== null && Math.abs(v - limit) / limit < 1e-6);
+    assert.ok(charted !== null && Math.abs(charted - limit) / limit < 1e-6, `memory chart limit ${charted} vs cgroup limit ${limit}`);
   });
 });

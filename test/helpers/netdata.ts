@@ -212,8 +212,12 @@ export async function waitForAlarm(
   return last!;
 }
 
-/** A bash snippet that waits (up to SECONDS) until an alarm has one of the statuses; for use inside with-sysctl windows. */
+/**
+ * A bash snippet that waits (up to SECONDS) until an alarm has the status, for use inside
+ * with-sysctl windows (no node process allocating while the limit is tight). Prints
+ * `ALARM_SEEN <key> <status>` when it saw it.
+ */
 export function bashWaitForAlarm(netdata: NetdataInstance, chart: string, name: string, status: string, seconds: number): string {
   const key = `${chart}.${name}`;
-  return `for _ in $(seq ${seconds * 4}); do curl -s "http://127.0.0.1:${netdata.port}/api/v1/alarms?all" | tr -d '\\n\\t' | grep -o '"${key}": {[^}]*}' | grep -q '"status": "${status}"' && break; sleep 0.25; done`;
+  return `for _ in $(seq ${seconds * 4}); do curl -s "http://127.0.0.1:${netdata.port}/api/v1/alarms?all" | tr -d '\\n\\t' | grep -o '"${key}": {[^}]*}' | grep -q '"status": "${status}"' && { echo "ALARM_SEEN ${key} ${status}"; break; }; sleep 0.25; done`;
 }
