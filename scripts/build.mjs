@@ -15,7 +15,12 @@ await build({
   format: 'cjs',
   minify: false,
   legalComments: 'none',
-  define: { __REDISFORK_VERSION__: JSON.stringify(pkg.version) },
+  // `install` writes these; the bundle carries them so that it stays one self-contained file.
+  define: {
+    __REDISFORK_VERSION__: JSON.stringify(pkg.version),
+    __REDISFORK_HEALTH__: JSON.stringify(readFileSync('health.d/redisfork.conf', 'utf8')),
+    __REDISFORK_EXAMPLE_CONFIG__: JSON.stringify(readFileSync('config/redisfork.conf', 'utf8')),
+  },
   logLevel: 'warning',
 });
 chmodSync(outfile, 0o755);

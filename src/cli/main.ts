@@ -5,6 +5,7 @@ import { LOG_LEVELS, log, normaliseLevel, setLogLevel, type LogLevel } from '../
 import { runNetdataMode } from './netdata.ts';
 import { checkConfig } from './check-config.ts';
 import { runDoctor } from './doctor.ts';
+import { install } from './install.ts';
 
 function parseUpdateEvery(raw: string): number {
   const value = Number(raw);
@@ -73,6 +74,15 @@ export function buildProgram(exit: (code: number) => void): Command {
         (text) => process.stdout.write(text),
       );
       exit(code);
+    });
+
+  program
+    .command('install')
+    .description('put the plugin, the alert pack and an example config into this host\'s Netdata directories')
+    .option('--dry-run', 'say what would be done, write nothing')
+    .option('--root <dir>', 'treat this directory as / (for packaging and tests)', '')
+    .action((opts: { dryRun?: boolean; root: string }) => {
+      exit(install({ dryRun: opts.dryRun ?? false, root: opts.root, selfPath: process.argv[1] ?? '' }, (line) => process.stdout.write(`${line}\n`)));
     });
 
   // Options after a subcommand name belong to the subcommand (doctor --url, not the root's --url).
