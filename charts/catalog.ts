@@ -53,7 +53,7 @@ export const INSTANCE_CHARTS: readonly ChartDef[] = [
     family: 'state',
     type: 'line',
     priority: PRIORITY_BASE,
-    dimensions: [{ id: 'up' }, { id: 'loading' }, { id: 'down' }, { id: 'auth_failed' }],
+    dimensions: [{ id: 'up' }, { id: 'loading' }, { id: 'slow' }, { id: 'down' }, { id: 'auth_failed' }],
   },
   {
     id: 'fork_duration',

@@ -10,7 +10,8 @@ import { forkModelInput, predictFork } from './kernel-model.ts';
 import { failureMasked, writesRefused } from './persistence.ts';
 import { thpReachesProcess } from './thp.ts';
 
-export type InstanceState = 'up' | 'loading' | 'down' | 'auth_failed';
+/** `slow`: the previous request has not been answered yet (nothing new is sent until it is). */
+export type InstanceState = 'up' | 'loading' | 'slow' | 'down' | 'auth_failed';
 
 export interface InstanceSnapshot {
   state: InstanceState;
@@ -46,10 +47,11 @@ export function instanceValues(snapshot: InstanceSnapshot): Map<string, ChartVal
   values.set('state', {
     up: state === 'up' ? 1 : 0,
     loading: state === 'loading' ? 1 : 0,
+    slow: state === 'slow' ? 1 : 0,
     down: state === 'down' ? 1 : 0,
     auth_failed: state === 'auth_failed' ? 1 : 0,
   });
-  if (info === undefined || state === 'down' || state === 'auth_failed') return values;
+  if (info === undefined || state === 'down' || state === 'auth_failed' || state === 'slow') return values;
 
   const rss = info.usedMemoryRss ?? proc?.vmRss;
   const fork = info.latestForkUsec;

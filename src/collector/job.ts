@@ -68,6 +68,18 @@ export class InstanceJob {
     return run;
   }
 
+  /** The snapshot of an iteration that ended before Redis answered: state slow, no values. */
+  slowSnapshot(): InstanceSnapshot {
+    if (this.state !== 'slow') {
+      this.logger.warn(
+        { job: this.name, from: this.state, timeout_ms: this.settings.timeoutMs },
+        'Redis has not answered yet; nothing more is sent to it until it does',
+      );
+      this.state = 'slow';
+    }
+    return { state: 'slow', info: undefined, config: this.config, kernel: undefined, process: undefined };
+  }
+
   /** Reads the cgroup OOM counter of the known Redis process; answers the kills in the window. */
   private trackCgroupOomKills(now: number): number | undefined {
     const pid = this.locality?.pid;
@@ -76,16 +88,28 @@ export class InstanceJob {
   }
 
   private async run(kernel: KernelFacts | undefined, now: number, hostOomKillsRecent: number | undefined): Promise<InstanceSnapshot> {
-    const wantConfig = now - this.configFetchedAt >= CONFIG_REFRESH_MS;
+    // CONFIG GET waits until a loading Redis has loaded its dataset (seen on 7.0), and a pipeline
+    // answers only when all of it has: CONFIG rides along only when INFO last said "not loading";
+    // otherwise (the first collection) it follows in a second round trip once INFO says so.
+    const configDue = now - this.configFetchedAt >= CONFIG_REFRESH_MS;
+    const pipelineConfig = configDue && this.info !== undefined && !this.info.loading;
     try {
-      const result = await this.connection.collect(wantConfig);
-      const info = parseRedisInfo(result.infoText);
+      let result = await this.connection.collect(pipelineConfig);
+      const first = parseRedisInfo(result.infoText);
+      if (configDue && !pipelineConfig && !first.loading) {
+        const extra = await this.connection.fetchConfig();
+        result = { infoText: `${result.infoText}\r\n${extra.infoText}`, ...(extra.config ? { config: extra.config } : {}) };
+      }
+      const info = configDue && !pipelineConfig && !first.loading ? parseRedisInfo(result.infoText) : first;
       // INFO replication comes only once a minute: keep the role between those rounds.
       if (info.role === undefined && this.info?.role !== undefined) info.role = this.info.role;
       this.info = info;
       if (result.config) {
         this.configFetchedAt = now;
-        if ('values' in result.config) {
+        if ('error' in result.config && result.config.error.code === 'ERR_REDIS_LOADING') {
+          // CONFIG waits until the dataset is loaded; try again at the next collection.
+          this.configFetchedAt = -Infinity;
+        } else if ('values' in result.config) {
           this.config = result.config.values;
           if (this.configProblem !== undefined) this.logger.info({ job: this.name }, 'CONFIG GET works again');
           this.configProblem = undefined;

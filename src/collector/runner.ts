@@ -74,7 +74,7 @@ export class Collector {
     let anyLocal = false;
     for (const job of this.jobs) {
       const type = instanceChartType(job.name);
-      const snapshot = snapshots.get(job);
+      const snapshot = snapshots.get(job) ?? (job.busy ? job.slowSnapshot() : undefined);
       if (job.locality?.locality === 'local') anyLocal = true;
       const charts = this.chartsFor(job);
       const labels = this.labelsFor(job);

@@ -32,7 +32,9 @@ export function redisOptions(job: JobConfig): RedisOptions {
     autoResendUnfulfilledCommands: false,
     lazyConnect: true,
     connectTimeout: job.timeoutMs,
-    commandTimeout: job.timeoutMs,
+    // No commandTimeout: a command that timed out would still wait in Redis's queue, and the next
+    // collection would pile another one behind it. The job instead sends nothing new until the
+    // reply comes (see InstanceJob), and drops a connection that stays silent (stuckAfterMs).
     db: job.db,
     retryStrategy: (attempt: number) => Math.min(250 * 2 ** Math.min(attempt, 10), MAX_BACKOFF_MS),
   };
@@ -84,7 +86,11 @@ export class RedisConnection {
   private connecting: Promise<void> | undefined;
   lastSocketError: Error | undefined;
 
+  /** A connection silent for this long is dropped and reconnected (a peer gone without a RST). */
+  readonly stuckAfterMs: number;
+
   constructor(job: JobConfig) {
+    this.stuckAfterMs = Math.max(30_000, 10 * job.timeoutMs);
     // The constructor overloads trip over exactOptionalPropertyTypes; the options are typed above.
     this.client = new Redis(redisOptions(job) as never);
     // ioredis emits connection errors as events; they surface through the next command too.
@@ -110,23 +116,52 @@ export class RedisConnection {
     }
   }
 
-  /** One round trip: INFO (and, when asked, CONFIG GET of the few keys). */
-  async collect(withConfig: boolean): Promise<CollectResult> {
+  /**
+   * One round trip: INFO server/memory/persistence/stats, and when asked, in the same pipeline,
+   * INFO replication and CONFIG GET of the few keys.
+   */
+  collect(withConfig: boolean): Promise<CollectResult> {
+    return this.guarded(() => this.round(true, withConfig));
+  }
+
+  /** INFO replication and CONFIG GET alone (for a Redis whose loading state was not known yet). */
+  fetchConfig(): Promise<CollectResult> {
+    return this.guarded(() => this.round(false, true));
+  }
+
+  private async guarded(round: () => Promise<CollectResult>): Promise<CollectResult> {
     this.ensureConnecting();
     if (!this.isOpen() && this.connecting) await this.connecting;
     if (!this.isOpen()) {
       throw classifyRedisError(this.lastSocketError ?? new Error(`not connected (${this.client.status})`));
     }
-    return this.round(withConfig);
+    const stuck = setTimeout(() => {
+      this.lastSocketError = new Error(`no reply in ${this.stuckAfterMs} ms; reconnecting`);
+      this.client.disconnect(true);
+    }, this.stuckAfterMs);
+    try {
+      return await round();
+    } finally {
+      clearTimeout(stuck);
+    }
   }
 
-  private async round(withConfig: boolean): Promise<CollectResult> {
+  private async round(withStats: boolean, withConfig: boolean): Promise<CollectResult> {
     const pipeline = this.client.pipeline();
-    if (this.multiSectionInfo) pipeline.info(...INFO_SECTIONS);
-    else for (const section of INFO_SECTIONS) pipeline.info(section);
-    // The role (for chart labels) rarely changes: it rides on the once-a-minute CONFIG round.
-    if (withConfig) pipeline.info('replication');
-    if (withConfig) for (const key of CONFIG_KEYS) pipeline.config('GET', key);
+    let infoCount = 0;
+    if (withStats && this.multiSectionInfo) {
+      pipeline.info(...INFO_SECTIONS);
+      infoCount = 1;
+    } else if (withStats) {
+      for (const section of INFO_SECTIONS) pipeline.info(section);
+      infoCount = INFO_SECTIONS.length;
+    }
+    if (withConfig) {
+      // The role (for chart labels) rarely changes: it rides on the once-a-minute CONFIG round.
+      pipeline.info('replication');
+      infoCount++;
+      for (const key of CONFIG_KEYS) pipeline.config('GET', key);
+    }
     let replies: [Error | null, unknown][] | null;
     try {
       replies = await pipeline.exec();
@@ -134,13 +169,12 @@ export class RedisConnection {
       throw classifyRedisError(err);
     }
     if (!replies) throw new RedisforkError('ERR_REDIS_UNREACHABLE', 'no reply from Redis');
-    const infoCount = (this.multiSectionInfo ? 1 : INFO_SECTIONS.length) + (withConfig ? 1 : 0);
     const infoReplies = replies.slice(0, infoCount);
     const firstError = infoReplies.find(([err]) => err)?.[0];
     if (firstError) {
-      if (this.multiSectionInfo && /syntax error|wrong number of arguments/i.test(firstError.message)) {
+      if (withStats && this.multiSectionInfo && /syntax error|wrong number of arguments/i.test(firstError.message)) {
         this.multiSectionInfo = false;
-        return this.round(withConfig);
+        return this.round(withStats, withConfig);
       }
       throw classifyRedisError(firstError);
     }

@@ -76,7 +76,7 @@ export async function startRedis(options: StartOptions = {}): Promise<RedisServe
     try {
       await probe.connect();
       await probe.ping().catch((err: Error) => {
-        if (!/NOAUTH|MISCONF/.test(err.message)) throw err;
+        if (!/NOAUTH|MISCONF|LOADING/.test(err.message)) throw err;
       });
       return true;
     } catch {

@@ -84,6 +84,47 @@ jobs:
   });
 });
 
+describe('a config file with every kind of problem', () => {
+  it('names each with its path in one message, prints DISABLE and exits 1; check-config says the same', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'redisfork-badconf-'));
+    const file = join(dir, 'redisfork.conf');
+    writeFileSync(file, `update_every: soon
+jobs:
+  - { name: a, url: "redis://h", colour: red }
+  - { name: a, url: "redis://h:2", password_file: ${dir}/missing.pass }
+  - { name: c, url: "redis://h", timeout_ms: "fast" }
+`);
+    const plugin = await runPlugin(['1', '--config', file]);
+    const check = await runPlugin(['check-config', file]);
+    const yaml = join(dir, 'broken.conf');
+    writeFileSync(yaml, 'jobs:\n  - name: a\n   url: [\n');
+    const broken = await runPlugin(['check-config', yaml]);
+    rmSync(dir, { recursive: true, force: true });
+    assert.equal(plugin.code, 1);
+    assert.equal(plugin.stdout, 'DISABLE\n');
+    const errorLines = plugin.stderr.split('\n').filter((l) => l.includes('"level":50'));
+    assert.equal(errorLines.length, 1, 'one message');
+    for (const expected of ['update_every: must be integer', 'jobs[0].colour: unknown key', 'jobs[2].timeout_ms: must be integer']) {
+      assert.ok(errorLines[0]!.includes(expected), `${expected} in ${errorLines[0]}`);
+      assert.ok(check.stdout.includes(expected), `check-config: ${expected}`);
+    }
+    assert.equal(check.code, 1);
+    assert.equal(broken.code, 1);
+    assert.match(broken.stdout, /line \d+, column \d+: invalid YAML/);
+  });
+
+  it('reports semantic problems (duplicate name, unreadable password file) once the schema holds', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'redisfork-badconf-'));
+    const file = join(dir, 'redisfork.conf');
+    writeFileSync(file, `jobs:\n  - { name: a, url: "redis://h" }\n  - { name: a, url: "redis://h:2", password_file: ${dir}/missing.pass }\n`);
+    const check = await runPlugin(['check-config', file]);
+    rmSync(dir, { recursive: true, force: true });
+    assert.equal(check.code, 1);
+    assert.match(check.stdout, /jobs\[1\]\.name: duplicate job name "a"/);
+    assert.match(check.stdout, /jobs\[1\]\.password_file: cannot read .*missing\.pass: ENOENT/);
+  });
+});
+
 describe('a bad config file', () => {
   it('prints DISABLE, exits 1 and names the problem', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'redisfork-badconf-'));

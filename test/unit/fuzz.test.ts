@@ -1,0 +1,108 @@
+/**
+ * Fuzzing the parsers with random and mutated real inputs: they must never throw, and whatever
+ * they produce must still come out as lines Netdata 1.37 accepts. Seeded, so a failure repeats.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { parseRedisInfo } from '../../src/redis/info.ts';
+import {
+  parseBracketChoice, parseCgroupLimit, parseKeyValueKb, parseProcCgroup, parseProcessStatus, parseSmaps,
+  parseSpaceSeparated, parseStatStartTicks, parseUptime, parseKernelRelease,
+} from '../../src/host/parse.ts';
+import { instanceValues, hostValues } from '../../src/analysis/metrics.ts';
+import { diagnose, formatDiagnoses } from '../../src/analysis/doctor.ts';
+import { HostFs, readKernelFacts, readProcessFacts } from '../../src/host/read.ts';
+import { INSTANCE_CHARTS, HOST_CHARTS } from '../../charts/catalog.ts';
+import { chartData, chartDefinition } from '../../src/protocol/writer.ts';
+import { parseProtocol } from '../helpers/protocol.ts';
+import { FIXTURES, fixture } from '../helpers/fixtures.ts';
+
+/** mulberry32: small, seeded. */
+function rng(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const ALPHABET = 'abc:_\r\n\t #[]0123456789-.e+ \'"\\\u0000\u00e9\ud83d\ude00NaNInfinity';
+const pick = <T>(r: () => number, items: readonly T[]): T => items[Math.floor(r() * items.length)]!;
+
+function randomText(r: () => number, length: number): string {
+  let out = '';
+  for (let i = 0; i < length; i++) out += pick(r, [...ALPHABET]);
+  return out;
+}
+
+function mutate(r: () => number, text: string): string {
+  const chars = [...text];
+  const edits = 1 + Math.floor(r() * 20);
+  for (let i = 0; i < edits; i++) {
+    const at = Math.floor(r() * (chars.length + 1));
+    const kind = r();
+    if (kind < 0.3) chars.splice(at, 1 + Math.floor(r() * 8));
+    else if (kind < 0.6) chars.splice(at, 0, ...randomText(r, 1 + Math.floor(r() * 8)));
+    else if (kind < 0.8) chars.splice(at, 0, pick(r, ['99999999999999999999999', '-1', 'err', 'ok', '1e308', 'NaN', ':', '\n']));
+    else chars.splice(at, Math.floor(r() * 200));
+  }
+  return chars.join('');
+}
+
+const INFOS = readdirSync(`${FIXTURES}info`).map((f) => fixture(`info/${f}`));
+const HOST_ROOT = `${FIXTURES}host/redis-7.0-mode0`;
+const PID = Number(readdirSync(`${HOST_ROOT}/proc`).find((d) => /^\d+$/.test(d)));
+const kernel = readKernelFacts(new HostFs(HOST_ROOT));
+const proc = readProcessFacts(new HostFs(HOST_ROOT), PID, undefined)!;
+const definitions = [...INSTANCE_CHARTS.map((c) => chartDefinition('redis_fork_f', c, 1, 'redis')), ...HOST_CHARTS.map((c) => chartDefinition('redis_fork_host', c, 1, 'host'))].join('');
+
+describe('fuzz', () => {
+  it('INFO: random and mutated replies never throw and always chart valid protocol', () => {
+    const r = rng(20261124);
+    for (let i = 0; i < 1500; i++) {
+      const text = i % 3 === 0 ? randomText(r, Math.floor(r() * 2000)) : mutate(r, pick(r, INFOS));
+      const info = parseRedisInfo(text);
+      const snapshot = { state: 'up' as const, info, config: { save: mutate(r, '3600 1'), 'stop-writes-on-bgsave-error': 'yes' }, kernel, process: proc };
+      const values = instanceValues(snapshot);
+      let out = definitions;
+      for (const chart of INSTANCE_CHARTS) out += chartData('redis_fork_f', chart, values.get(chart.id) ?? {});
+      const parsed = parseProtocol(out);
+      assert.deepEqual(parsed.problems, [], `input #${i}: ${JSON.stringify(text.slice(0, 200))}`);
+      formatDiagnoses([diagnose({ job: 'f', snapshot, locality: 'local' })]);
+    }
+  });
+
+  it('procfs and sysfs parsers: random and mutated files never throw', () => {
+    const r = rng(42);
+    const samples = [
+      fixture('host/redis-7.0-mode0/proc/meminfo'),
+      fixture(`host/redis-7.0-mode0/proc/${PID}/status`),
+      fixture(`host/redis-7.0-mode0/proc/${PID}/smaps`).slice(0, 20_000),
+      fixture(`host/redis-7.0-mode0/proc/${PID}/cgroup`),
+      fixture(`host/redis-7.0-mode0/proc/${PID}/stat`),
+      fixture('host/redis-7.0-mode0/proc/vmstat').slice(0, 5000),
+      fixture('host/redis-7.0-mode0/sys/kernel/mm/transparent_hugepage/enabled'),
+    ];
+    for (let i = 0; i < 1500; i++) {
+      const text = i % 4 === 0 ? randomText(r, Math.floor(r() * 1000)) : mutate(r, pick(r, samples));
+      parseKeyValueKb(text);
+      parseSpaceSeparated(text);
+      parseProcessStatus(text);
+      parseSmaps(text);
+      parseProcCgroup(text);
+      parseCgroupLimit(text);
+      parseStatStartTicks(text);
+      parseUptime(text);
+      parseBracketChoice(text);
+      parseKernelRelease(text);
+      const fuzzedKernel = { ...kernel, ...Object.fromEntries([...parseKeyValueKb(text)].slice(0, 3).map(([k, v]) => [k === 'MemTotal' ? 'memTotal' : k, v])) };
+      const values = hostValues(fuzzedKernel);
+      let out = '';
+      for (const chart of HOST_CHARTS) out += chartData('redis_fork_host', chart, values.get(chart.id) ?? {});
+      assert.deepEqual(parseProtocol(definitions + out).problems, []);
+    }
+  });
+});
