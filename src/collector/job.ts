@@ -5,7 +5,8 @@
 import type { Logger } from 'pino';
 import type { JobConfig } from '../config/types.ts';
 import type { KernelFacts, ProcessFacts } from '../host/facts.ts';
-import { HostFs, readCgroup, readProcessFacts } from '../host/read.ts';
+import { HostFs, readCgroup } from '../host/read.ts';
+import { ProcessFactsCache } from '../host/process-cache.ts';
 import { decideLocality, type LocalityDecision } from '../host/locality.ts';
 import { RedisConnection, type RedisConfigValues } from '../redis/client.ts';
 import { engineForks, parseRedisInfo, type RedisInfo } from '../redis/info.ts';
@@ -33,6 +34,7 @@ export class InstanceJob {
   lastSnapshot: InstanceSnapshot | undefined;
   private lastError: string | undefined;
   private warnedNoFork = false;
+  private lastUptime: number | undefined;
   /** Fed every iteration while the process is known, even when Redis does not answer, so that
    *  a kill during an outage (the usual moment) is not taken into the baseline. */
   private readonly cgroupOomKills = new CounterWindow(OOM_WINDOW_MS);
@@ -41,6 +43,7 @@ export class InstanceJob {
     readonly settings: JobConfig,
     private readonly hostFs: HostFs,
     private readonly logger: Logger,
+    private readonly processes: ProcessFactsCache = new ProcessFactsCache(hostFs),
   ) {
     this.connection = new RedisConnection(settings);
   }
@@ -80,6 +83,21 @@ export class InstanceJob {
     return { state: 'slow', info: undefined, config: this.config, kernel: undefined, process: undefined };
   }
 
+  /**
+   * The same server process as at the last locality decision: same process_id and an uptime that
+   * did not go back. Then the decision (which reads /proc/PID/cmdline and stat) stands.
+   */
+  private sameProcess(info: RedisInfo): boolean {
+    const previous = this.info;
+    return (
+      previous !== undefined &&
+      this.lastUptime !== undefined &&
+      info.processId === previous.processId &&
+      info.uptimeSeconds !== undefined &&
+      info.uptimeSeconds >= this.lastUptime
+    );
+  }
+
   /** Reads the cgroup OOM counter of the known Redis process; answers the kills in the window. */
   private trackCgroupOomKills(now: number): number | undefined {
     const pid = this.locality?.pid;
@@ -101,6 +119,9 @@ export class InstanceJob {
         result = { infoText: `${result.infoText}\r\n${extra.infoText}`, ...(extra.config ? { config: extra.config } : {}) };
       }
       const info = configDue && !pipelineConfig && !first.loading ? parseRedisInfo(result.infoText) : first;
+      // Decided before this.info is replaced: the decision stands while the process is the same.
+      const locality = this.sameProcess(info) && this.locality ? this.locality : decideLocality(this.hostFs, this.settings, info);
+      this.lastUptime = info.uptimeSeconds;
       // INFO replication comes only once a minute: keep the role between those rounds.
       if (info.role === undefined && this.info?.role !== undefined) info.role = this.info.role;
       this.info = info;
@@ -125,13 +146,11 @@ export class InstanceJob {
         this.logger.info({ job: this.name }, 'Dragonfly snapshots without fork(): no fork charts for this instance');
       }
       this.setState(info.loading ? 'loading' : 'up');
-      const locality = decideLocality(this.hostFs, this.settings, info);
       if (locality.locality !== this.locality?.locality || locality.pid !== this.locality?.pid) {
         this.logger.info({ job: this.name, locality: locality.locality, pid: locality.pid }, `locality: ${locality.reason}`);
       }
       this.locality = locality;
-      this.processFacts =
-        locality.pid === undefined ? undefined : readProcessFacts(this.hostFs, locality.pid, this.processFacts, now);
+      this.processFacts = locality.pid === undefined ? undefined : this.processes.get(locality.pid, now);
       const local = locality.locality === 'local';
       return {
         state: this.state as InstanceState,

@@ -13,9 +13,10 @@ import {
 } from '../../charts/catalog.ts';
 import type { PluginConfig } from '../config/types.ts';
 import { HostFs, readKernelFacts } from '../host/read.ts';
+import { ProcessFactsCache } from '../host/process-cache.ts';
 import type { KernelFacts } from '../host/facts.ts';
 import { hostValues, instanceValues, type InstanceSnapshot } from '../analysis/metrics.ts';
-import { ProtocolEmitter } from '../protocol/emitter.ts';
+import { ProtocolEmitter, labelSignature } from '../protocol/emitter.ts';
 import type { ChartLabel, ChartValues } from '../protocol/writer.ts';
 import { engineForks } from '../redis/info.ts';
 import { InstanceJob, OOM_WINDOW_MS } from './job.ts';
@@ -39,7 +40,8 @@ export class Collector {
     config: PluginConfig,
     private readonly options: CollectorOptions,
   ) {
-    this.jobs = config.jobs.map((job) => new InstanceJob(job, options.hostFs, options.logger));
+    const processes = new ProcessFactsCache(options.hostFs);
+    this.jobs = config.jobs.map((job) => new InstanceJob(job, options.hostFs, options.logger, processes));
     this.emitter = new ProtocolEmitter(options.updateEvery, !options.once);
   }
 
@@ -51,7 +53,7 @@ export class Collector {
   }
 
   async iterate(now = Date.now()): Promise<string> {
-    this.kernel = readKernelFacts(this.options.hostFs);
+    this.kernel = readKernelFacts(this.options.hostFs, now);
     const hostOomKills = this.hostOomKills.push(now, this.kernel.hostOomKills);
     const pending = this.jobs.map((job) => ({ job, run: job.collect(this.kernel, now, hostOomKills) }));
     const snapshots = new Map<InstanceJob, InstanceSnapshot>();
@@ -78,7 +80,8 @@ export class Collector {
       if (job.locality?.locality === 'local') anyLocal = true;
       const charts = this.chartsFor(job);
       const labels = this.labelsFor(job);
-      for (const chart of charts) out += this.emitter.define(type, chart, 'redis', labels);
+      const signature = labelSignature(labels);
+      for (const chart of charts) out += this.emitter.define(type, chart, 'redis', labels, signature);
       const values = snapshot ? instanceValues(snapshot) : new Map<string, ChartValues>();
       for (const chart of charts) out += this.emitter.data(type, chart, values.get(chart.id) ?? {}, nowUs);
     }

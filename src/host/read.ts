@@ -49,20 +49,43 @@ export class HostFs {
 
 const THP_DIR = '/sys/kernel/mm/transparent_hugepage';
 
-export function readKernelFacts(fs: HostFs): KernelFacts {
-  const meminfo = parseKeyValueKb(fs.read('/proc/meminfo') ?? '');
-  const vmstat = parseSpaceSeparated(fs.read('/proc/vmstat') ?? '');
-  const sysctl = (name: string) => parseInteger(fs.read(`/proc/sys/vm/${name}`));
-  const kb = (value: number | undefined) => (value === undefined ? undefined : value * 1024);
-  const hugepagesize = meminfo.get('Hugepagesize');
+/** Facts that change only with a reboot or an admin's rare hand: read once a minute. */
+interface SlowKernelFacts {
+  at: number;
+  kernelRelease: string | undefined;
+  thpPerSize: Record<string, string>;
+}
+const SLOW_FACTS_MS = 60_000;
+const slowFactsByRoot = new Map<string, SlowKernelFacts>();
+
+function slowKernelFacts(fs: HostFs, now: number): SlowKernelFacts {
+  const cached = slowFactsByRoot.get(fs.root);
+  if (cached && now - cached.at < SLOW_FACTS_MS && now >= cached.at) return cached;
   const thpPerSize: Record<string, string> = {};
   for (const entry of fs.list(THP_DIR)) {
     if (!entry.startsWith('hugepages-')) continue;
     const mode = parseBracketChoice(fs.read(`${THP_DIR}/${entry}/enabled`));
     if (mode) thpPerSize[entry.slice('hugepages-'.length)] = mode;
   }
+  const fresh = { at: now, kernelRelease: fs.read('/proc/sys/kernel/osrelease')?.trim() || undefined, thpPerSize };
+  slowFactsByRoot.set(fs.root, fresh);
+  return fresh;
+}
+
+/**
+ * The host's kernel facts. The overcommit sysctls, meminfo, THP modes and the OOM counter are read
+ * every time (they decide the next fork and may change any second); the kernel release and the
+ * per-size THP modes once a minute.
+ */
+export function readKernelFacts(fs: HostFs, now: number = Date.now()): KernelFacts {
+  const meminfo = parseKeyValueKb(fs.read('/proc/meminfo') ?? '');
+  const vmstat = parseSpaceSeparated(fs.read('/proc/vmstat') ?? '');
+  const sysctl = (name: string) => parseInteger(fs.read(`/proc/sys/vm/${name}`));
+  const kb = (value: number | undefined) => (value === undefined ? undefined : value * 1024);
+  const hugepagesize = meminfo.get('Hugepagesize');
+  const { kernelRelease, thpPerSize } = slowKernelFacts(fs, now);
   return {
-    kernelRelease: fs.read('/proc/sys/kernel/osrelease')?.trim() || undefined,
+    kernelRelease,
     overcommitMemory: sysctl('overcommit_memory'),
     overcommitRatio: sysctl('overcommit_ratio'),
     overcommitKbytes: sysctl('overcommit_kbytes'),

@@ -17,9 +17,8 @@ export class ProtocolEmitter {
   ) {}
 
   /** Definition text if the chart is new or its labels changed, else ''. */
-  define(type: string, chart: ChartDef, module: string, labels: readonly ChartLabel[]): string {
+  define(type: string, chart: ChartDef, module: string, labels: readonly ChartLabel[], signature = labelSignature(labels)): string {
     const key = `${type}.${chart.id}`;
-    const signature = labels.map((l) => `${l.name}=${l.value}`).join('\0');
     if (this.defined.get(key) === signature) return '';
     this.defined.set(key, signature);
     return chartDefinition(type, chart, this.updateEvery, module, labels);
@@ -35,4 +34,9 @@ export class ProtocolEmitter {
     this.lastSentUs.set(key, nowUs);
     return chartData(type, chart, values, this.withDurations && last !== undefined ? nowUs - last : undefined);
   }
+}
+
+/** A string that changes when the labels do (computed once per job per iteration). */
+export function labelSignature(labels: readonly ChartLabel[]): string {
+  return labels.map((l) => `${l.name}=${l.value}`).join('\0');
 }

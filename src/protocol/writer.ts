@@ -63,8 +63,20 @@ export function toCollected(value: number | undefined, dim: DimensionDef): strin
  */
 export function chartData(type: string, chart: ChartDef, values: ChartValues, sinceLastUs?: number): string {
   let out = sinceLastUs === undefined ? `BEGIN ${type}.${chart.id}\n` : `BEGIN ${type}.${chart.id} ${Math.max(0, Math.round(sinceLastUs))}\n`;
-  for (const dim of chart.dimensions) {
-    out += `SET ${quote(dim.id)} = ${toCollected(values[dim.id], dim)}\n`;
-  }
+  const prefixes = setPrefixes(chart);
+  chart.dimensions.forEach((dim, i) => {
+    out += `${prefixes[i]}${toCollected(values[dim.id], dim)}\n`;
+  });
   return out + 'END\n';
+}
+
+/** `SET 'id' = ` per dimension, built once per chart definition (this runs for every job every second). */
+const setPrefixCache = new WeakMap<ChartDef, string[]>();
+function setPrefixes(chart: ChartDef): string[] {
+  let prefixes = setPrefixCache.get(chart);
+  if (!prefixes) {
+    prefixes = chart.dimensions.map((dim) => `SET ${quote(dim.id)} = `);
+    setPrefixCache.set(chart, prefixes);
+  }
+  return prefixes;
 }
