@@ -55,6 +55,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface PluginResult {
   jobs: number;
+  nodeFlags: string[];
   iterations: number;
   expectedIterations: number;
   lateOrMissing: number;
@@ -67,10 +68,10 @@ interface PluginResult {
   redisTop: string;
 }
 
-async function benchPlugin(servers: RedisServer[], jobs: number, dir: string): Promise<PluginResult> {
+async function benchPlugin(servers: RedisServer[], jobs: number, dir: string, nodeFlags: string[] = []): Promise<PluginResult> {
   const config = join(dir, `bench-${jobs}.conf`);
   writeFileSync(config, `update_every: 1\njobs:\n${Array.from({ length: jobs }, (_, i) => `  - { name: j${i}, url: "${servers[i % servers.length]!.url}" }`).join('\n')}\n`);
-  const child = spawn(PLUGIN, ['1', '--config', config, '--log-level', 'warn'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...nodeFlags, PLUGIN, '1', '--config', config, '--log-level', 'warn'], { stdio: ['pipe', 'pipe', 'inherit'] });
   // Arrival time of each iteration: the state chart of job 0 opens every iteration.
   const arrivals: number[] = [];
   let slowOrDown = 0;
@@ -106,6 +107,7 @@ async function benchPlugin(servers: RedisServer[], jobs: number, dir: string): P
   const collections = iterations * jobs;
   return {
     jobs,
+    nodeFlags,
     iterations,
     expectedIterations: Math.round(wall),
     lateOrMissing,
@@ -182,6 +184,9 @@ async function main(): Promise<void> {
       console.error(`bench: plugin with ${jobs} job(s) for ${SECONDS} s ...`);
       plugin.push(await benchPlugin(servers, jobs, dir));
     }
+    // The memory/CPU trade-off of V8's lite mode (no optimizing compiler, smaller heaps).
+    console.error(`bench: plugin with 100 jobs under node --lite-mode for ${SECONDS} s ...`);
+    plugin.push(await benchPlugin(servers, 100, dir, ['--lite-mode']));
     console.error(`bench: prometheus-redis-exporter for ${SECONDS} s ...`);
     const exporter = await benchExporter(servers[0]!);
     const one = plugin[0]!;
@@ -211,7 +216,7 @@ function render(plugin: PluginResult[], exporter: ExporterResult, one: PluginRes
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...plugin.map(
       (p) =>
-        `| ${p.jobs} | ${p.iterations} (${p.expectedIterations}) | ${p.lateOrMissing} | ${p.slowOrDownCharts} | ${f(p.cpuMsPerCollection, 2)} ms | ${f(p.cpuMsPerInstance, 3)} ms | ${f(p.coreShare * 100)}% | ${f(p.rssMb)} MiB | ${f(p.redisUsecPerCollection)} µs |`,
+        `| ${p.jobs}${p.nodeFlags.length ? ` (node ${p.nodeFlags.join(' ')})` : ''} | ${p.iterations} (${p.expectedIterations}) | ${p.lateOrMissing} | ${p.slowOrDownCharts} | ${f(p.cpuMsPerCollection, 2)} ms | ${f(p.cpuMsPerInstance, 3)} ms | ${f(p.coreShare * 100)}% | ${f(p.rssMb)} MiB | ${f(p.redisUsecPerCollection)} µs |`,
     ),
     '',
     '## Side by side with prometheus-redis-exporter (one instance, one scrape a second)',
