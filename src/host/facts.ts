@@ -1,4 +1,5 @@
 /** What the host and the Redis process look like, in bytes. Built by `read.ts`, used by analysis. */
+import type { ProcessStatus } from './parse.ts';
 
 export interface KernelFacts {
   kernelRelease: string | undefined;
@@ -46,14 +47,9 @@ export interface ChargeEstimate {
   measuredAt: number;
 }
 
-export interface ProcessFacts {
+/** /proc/PID/status fields, plus what smaps and the cgroup add. */
+export interface ProcessFacts extends Omit<ProcessStatus, 'name'> {
   pid: number;
-  vmRss: number | undefined;
-  vmData: number | undefined;
-  vmStk: number | undefined;
-  vmSize: number | undefined;
-  thpEnabled: boolean | undefined;
-  effectiveUid: number | undefined;
   anonHugePages: number | undefined;
   charge: ChargeEstimate | undefined;
   cgroup: CgroupFacts | undefined;

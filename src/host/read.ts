@@ -124,34 +124,34 @@ export function readProcessCommand(fs: HostFs, pid: number): string | undefined 
   return fs.read(`/proc/${pid}/comm`)?.trim();
 }
 
+/** The memory controller's files: cgroup v1 and v2 name them differently. */
+const CGROUP_MEMORY_FILES = {
+  1: { limit: 'memory.limit_in_bytes', usage: 'memory.usage_in_bytes', events: 'memory.oom_control' },
+  2: { limit: 'memory.max', usage: 'memory.current', events: 'memory.events' },
+} as const;
+
+function readCgroupMemory(fs: HostFs, version: 1 | 2, path: string, dir: string): CgroupFacts {
+  const files = CGROUP_MEMORY_FILES[version];
+  return {
+    version,
+    path,
+    memoryLimit: parseCgroupLimit(fs.read(join(dir, files.limit))),
+    memoryUsage: parseInteger(fs.read(join(dir, files.usage))),
+    // Both files carry an `oom_kill N` line (v1 since kernel 4.13).
+    oomKills: parseSpaceSeparated(fs.read(join(dir, files.events)) ?? '').get('oom_kill'),
+  };
+}
+
 export function readCgroup(fs: HostFs, pid: number): CgroupFacts | undefined {
   const membership = parseProcCgroup(fs.read(`/proc/${pid}/cgroup`) ?? '');
   if (membership.v1MemoryPath !== undefined) {
     const dir = join('/sys/fs/cgroup/memory', membership.v1MemoryPath);
-    if (fs.exists(dir)) {
-      const oomControl = parseSpaceSeparated(fs.read(join(dir, 'memory.oom_control')) ?? '');
-      return {
-        version: 1,
-        path: membership.v1MemoryPath,
-        memoryLimit: parseCgroupLimit(fs.read(join(dir, 'memory.limit_in_bytes'))),
-        memoryUsage: parseInteger(fs.read(join(dir, 'memory.usage_in_bytes'))),
-        oomKills: oomControl.get('oom_kill'),
-      };
-    }
+    if (fs.exists(dir)) return readCgroupMemory(fs, 1, membership.v1MemoryPath, dir);
   }
   if (membership.v2Path !== undefined) {
     const base = fs.exists('/sys/fs/cgroup/cgroup.controllers') ? '/sys/fs/cgroup' : '/sys/fs/cgroup/unified';
     const dir = join(base, membership.v2Path);
-    if (fs.exists(join(dir, 'memory.max')) || fs.exists(join(dir, 'memory.current'))) {
-      const events = parseSpaceSeparated(fs.read(join(dir, 'memory.events')) ?? '');
-      return {
-        version: 2,
-        path: membership.v2Path,
-        memoryLimit: parseCgroupLimit(fs.read(join(dir, 'memory.max'))),
-        memoryUsage: parseInteger(fs.read(join(dir, 'memory.current'))),
-        oomKills: events.get('oom_kill'),
-      };
-    }
+    if (fs.exists(join(dir, 'memory.max')) || fs.exists(join(dir, 'memory.current'))) return readCgroupMemory(fs, 2, membership.v2Path, dir);
   }
   return undefined;
 }
@@ -199,14 +199,10 @@ export function readProcessFacts(
     }
   }
 
+  const { name: _name, ...fromStatus } = status;
   return {
     pid,
-    vmRss: status.vmRss,
-    vmData: status.vmData,
-    vmStk: status.vmStk,
-    vmSize: status.vmSize,
-    thpEnabled: status.thpEnabled,
-    effectiveUid: status.effectiveUid,
+    ...fromStatus,
     anonHugePages,
     charge,
     cgroup: readCgroup(fs, pid),

@@ -1,3 +1,5 @@
+import { splitWords } from '../../src/protocol/words.ts';
+
 /**
  * What Netdata 1.37's plugins.d parser accepts, as a checker for tests: the keyword set of 1.37,
  * the arity of each line, integer SET values, BEGIN only for defined charts and END after BEGIN.
@@ -9,27 +11,7 @@ export const NETDATA_137_KEYWORDS = new Set([
   'FUNCTION', 'FUNCTION_RESULT_BEGIN', 'FUNCTION_RESULT_END',
 ]);
 
-/** Netdata's word splitter: spaces (and '=') separate, '…' or "…" quote. */
-export function splitWords(line: string): string[] {
-  const words: string[] = [];
-  let i = 0;
-  while (i < line.length) {
-    while (i < line.length && (line[i] === ' ' || line[i] === '\t' || line[i] === '=')) i++;
-    if (i >= line.length) break;
-    const q = line[i];
-    if (q === "'" || q === '"') {
-      const end = line.indexOf(q, i + 1);
-      words.push(line.slice(i + 1, end === -1 ? undefined : end));
-      i = end === -1 ? line.length : end + 1;
-    } else {
-      let end = i;
-      while (end < line.length && line[end] !== ' ' && line[end] !== '\t' && line[end] !== '=') end++;
-      words.push(line.slice(i, end));
-      i = end;
-    }
-  }
-  return words;
-}
+export { splitWords };
 
 export interface ParsedChart {
   id: string;
