@@ -28,3 +28,6 @@ awk '
 ' FS=' ' "$dir/out.txt" | grep -E 'fork_duration|cow_size|memory |memory\.|bgsave_status|commit_|overcommit|thp_enabled|writes' || true
 echo
 echo "INFO says: $(redis-cli -p "$port" info stats | grep latest_fork_usec | tr -d '\r'), $(redis-cli -p "$port" info persistence | grep rdb_last_cow_size | tr -d '\r')"
+echo
+echo "== dist/redisfork.plugin doctor --url redis://127.0.0.1:$port  (the diagnosis) =="
+./dist/redisfork.plugin doctor --url "redis://127.0.0.1:$port" || true
