@@ -8,7 +8,7 @@ import type { KernelFacts, ProcessFacts } from '../host/facts.ts';
 import { HostFs, readCgroup } from '../host/read.ts';
 import { ProcessFactsCache } from '../host/process-cache.ts';
 import { decideLocality, type LocalityDecision } from '../host/locality.ts';
-import { RedisConnection, type RedisConfigValues } from '../redis/client.ts';
+import { RedisConnection, type CollectResult, type RedisConfigValues } from '../redis/client.ts';
 import { engineForks, parseRedisInfo, type RedisInfo } from '../redis/info.ts';
 import type { InstanceSnapshot, InstanceState } from '../analysis/metrics.ts';
 import { RedisforkError } from '../errors.ts';
@@ -71,6 +71,25 @@ export class InstanceJob {
     return run;
   }
 
+  /** Keeps CONFIG GET values, or says once why there are none. */
+  private takeConfig(config: NonNullable<CollectResult['config']>, now: number): void {
+    if ('error' in config && config.error.code === 'ERR_REDIS_LOADING') {
+      // CONFIG waits until the dataset is loaded; try again at the next collection.
+      return;
+    }
+    this.configFetchedAt = now;
+    if ('values' in config) {
+      this.config = config.values;
+      if (this.configProblem !== undefined) this.logger.info({ job: this.name }, 'CONFIG GET works again');
+      this.configProblem = undefined;
+    } else {
+      const problem = `CONFIG GET is not available (${config.error.message}); carrying on without the save settings`;
+      if (this.configProblem === undefined) this.logger.warn({ job: this.name }, problem);
+      this.configProblem = problem;
+      this.config = undefined;
+    }
+  }
+
   /** The snapshot of an iteration that ended before Redis answered: state slow, no values. */
   slowSnapshot(): InstanceSnapshot {
     if (this.state !== 'slow') {
@@ -112,35 +131,21 @@ export class InstanceJob {
     const configDue = now - this.configFetchedAt >= CONFIG_REFRESH_MS;
     const pipelineConfig = configDue && this.info !== undefined && !this.info.loading;
     try {
-      let result = await this.connection.collect(pipelineConfig);
-      const first = parseRedisInfo(result.infoText);
-      if (configDue && !pipelineConfig && !first.loading) {
+      const result = await this.connection.collect(pipelineConfig);
+      const info = parseRedisInfo(result.infoText);
+      let config = result.config;
+      if (configDue && !pipelineConfig && !info.loading) {
         const extra = await this.connection.fetchConfig();
-        result = { infoText: `${result.infoText}\r\n${extra.infoText}`, ...(extra.config ? { config: extra.config } : {}) };
+        info.role = parseRedisInfo(extra.infoText).role;
+        config = extra.config;
       }
-      const info = configDue && !pipelineConfig && !first.loading ? parseRedisInfo(result.infoText) : first;
       // Decided before this.info is replaced: the decision stands while the process is the same.
       const locality = this.sameProcess(info) && this.locality ? this.locality : decideLocality(this.hostFs, this.settings, info);
       this.lastUptime = info.uptimeSeconds;
       // INFO replication comes only once a minute: keep the role between those rounds.
       if (info.role === undefined && this.info?.role !== undefined) info.role = this.info.role;
       this.info = info;
-      if (result.config) {
-        this.configFetchedAt = now;
-        if ('error' in result.config && result.config.error.code === 'ERR_REDIS_LOADING') {
-          // CONFIG waits until the dataset is loaded; try again at the next collection.
-          this.configFetchedAt = -Infinity;
-        } else if ('values' in result.config) {
-          this.config = result.config.values;
-          if (this.configProblem !== undefined) this.logger.info({ job: this.name }, 'CONFIG GET works again');
-          this.configProblem = undefined;
-        } else {
-          const problem = `CONFIG GET is not available (${result.config.error.message}); carrying on without the save settings`;
-          if (this.configProblem === undefined) this.logger.warn({ job: this.name }, problem);
-          this.configProblem = problem;
-          this.config = undefined;
-        }
-      }
+      if (config) this.takeConfig(config, now);
       if (!engineForks(info.engine) && !this.warnedNoFork) {
         this.warnedNoFork = true;
         this.logger.info({ job: this.name }, 'Dragonfly snapshots without fork(): no fork charts for this instance');
