@@ -165,3 +165,32 @@ describe('locality', () => {
     assert.equal(matchesServer(undefined, 100, 100), false);
   });
 });
+
+describe('cgroup v2', () => {
+  it('reads memory.max, memory.current and memory.events of a unified-hierarchy cgroup', async () => {
+    const { mkdtempSync, mkdirSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const root = mkdtempSync(`${tmpdir()}/redisfork-v2-`);
+    try {
+      mkdirSync(`${root}/proc/77`, { recursive: true });
+      mkdirSync(`${root}/sys/fs/cgroup/system.slice/redis.service`, { recursive: true });
+      writeFileSync(`${root}/sys/fs/cgroup/cgroup.controllers`, 'cpu memory pids\n');
+      writeFileSync(`${root}/proc/77/cgroup`, '0::/system.slice/redis.service\n');
+      const dir = `${root}/sys/fs/cgroup/system.slice/redis.service`;
+      writeFileSync(`${dir}/memory.max`, '536870912\n');
+      writeFileSync(`${dir}/memory.current`, '123456789\n');
+      writeFileSync(`${dir}/memory.events`, 'low 0\nhigh 0\nmax 12\noom 2\noom_kill 2\noom_group_kill 0\n');
+      assert.deepEqual(readCgroup(new HostFs(root), 77), {
+        version: 2,
+        path: '/system.slice/redis.service',
+        memoryLimit: 536870912,
+        memoryUsage: 123456789,
+        oomKills: 2,
+      });
+      writeFileSync(`${dir}/memory.max`, 'max\n');
+      assert.equal(readCgroup(new HostFs(root), 77)?.memoryLimit, null, '"max" is no limit');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
