@@ -9,9 +9,13 @@ import { ConfigError } from '../errors.ts';
 import { HostFs } from '../host/read.ts';
 import { Collector } from '../collector/runner.ts';
 import { resolveConfig, type SourceOptions } from './settings.ts';
+import { autodetect } from '../config/autodetect.ts';
 import { DOCTOR_FUNCTION, functionRegistration, functionResult, parseFunctionCall, type FunctionCall } from '../protocol/functions.ts';
 import { diagnoseJob } from '../collector/diagnose.ts';
 import { DOCTOR_HELP, doctorFunctionBody } from '../collector/doctor-function.ts';
+
+/** How often autodetection looks again while it has found nothing. */
+export const REDETECT_MS = 10_000;
 
 export interface NetdataModeOptions extends SourceOptions {
   updateEvery: number;
@@ -62,7 +66,8 @@ export async function runNetdataMode(options: NetdataModeOptions, logger: Logger
     throw err;
   }
 
-  collector = new Collector(config, { hostFs: new HostFs(), logger, updateEvery: config.updateEvery, once: options.once });
+  const hostFs = new HostFs();
+  collector = new Collector(config, { hostFs, logger, updateEvery: config.updateEvery, once: options.once });
   if (options.once) {
     sink.write(await collector.iterate());
     await collector.close();
@@ -73,19 +78,29 @@ export async function runNetdataMode(options: NetdataModeOptions, logger: Logger
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGPIPE', () => stop('SIGPIPE'));
-  const running = collector;
   sink.write(functionRegistration(DOCTOR_FUNCTION, 10, DOCTOR_HELP));
   watchStdin(logger, stop, (call) => {
     if (call.name !== DOCTOR_FUNCTION) {
       sink.write(functionResult(call.transaction, 404, { status: 404, error_message: `unknown function ${call.name}` }));
       return;
     }
-    const body = doctorFunctionBody(running.jobs.map(diagnoseJob), process.env.NETDATA_VERSION);
+    const body = doctorFunctionBody((collector?.jobs ?? []).map(diagnoseJob), process.env.NETDATA_VERSION);
     sink.write(functionResult(call.transaction, 200, body));
   });
 
   const periodMs = config.updateEvery * 1000;
+  // Without a config file and with no Redis found (Netdata often starts first at boot), look again
+  // every REDETECT_MS until one answers.
+  let lastDetection = Date.now();
   while (!stopping) {
+    if (config.source === 'autodetect' && collector.jobs.length === 0 && Date.now() - lastDetection >= REDETECT_MS) {
+      lastDetection = Date.now();
+      const found = await autodetect(config.updateEvery, logger);
+      if (found.jobs.length > 0 && !stopping) {
+        await collector.close();
+        collector = new Collector({ ...found, updateEvery: config.updateEvery }, { hostFs, logger, updateEvery: config.updateEvery, once: false });
+      }
+    }
     const now = Date.now();
     const next = Math.ceil((now + 1) / periodMs) * periodMs;
     await new Promise<void>((resolve) => {

@@ -5,13 +5,23 @@ import { parseInfoFields } from '../redis/info.ts';
 import { parseConfigText } from './load.ts';
 import type { JobConfig, PluginConfig } from './types.ts';
 
-export const AUTODETECT_CANDIDATES: readonly { name: string; url: string }[] = [
+const DEFAULT_CANDIDATES: readonly { name: string; url: string }[] = [
   { name: 'local', url: 'redis://127.0.0.1:6379' },
   { name: 'local_socket', url: 'unix:///run/redis/redis-server.sock' },
   { name: 'local_socket_redis', url: 'unix:///run/redis/redis.sock' },
   { name: 'local_socket_var', url: 'unix:///var/run/redis/redis.sock' },
   { name: 'local_socket_tmp', url: 'unix:///tmp/redis.sock' },
 ];
+
+/**
+ * Where autodetection looks: REDISFORK_AUTODETECT_URLS (comma-separated URLs, e.g. for a Redis in
+ * a container on another port), else 127.0.0.1:6379 and the usual unix sockets.
+ */
+export function autodetectCandidates(env: NodeJS.ProcessEnv = process.env): { name: string; url: string }[] {
+  const urls = env.REDISFORK_AUTODETECT_URLS?.split(',').map((u) => u.trim()).filter(Boolean);
+  if (!urls?.length) return [...DEFAULT_CANDIDATES];
+  return urls.map((url, i) => ({ name: i === 0 ? 'local' : `local_${i}`, url }));
+}
 
 /**
  * A server that answers, even with NOAUTH or LOADING, is a Redis worth watching. Answers its
@@ -33,7 +43,7 @@ async function probe(job: JobConfig): Promise<string | undefined> {
 
 export async function autodetect(updateEvery: number, logger: Logger): Promise<PluginConfig> {
   const all = parseConfigText(
-    JSON.stringify({ update_every: updateEvery, jobs: AUTODETECT_CANDIDATES.map((c) => ({ ...c, timeout_ms: 500 })) }),
+    JSON.stringify({ update_every: updateEvery, jobs: autodetectCandidates().map((c) => ({ ...c, timeout_ms: 500 })) }),
     'autodetect',
   );
   const runIds = await Promise.all(all.jobs.map(probe));

@@ -147,3 +147,28 @@ describe('a bad config file', () => {
     assert.match(result.stdout, /jobs\[0\]\.extra: unknown key/);
   });
 });
+
+describe('no config file', () => {
+  it('watches the Redis that autodetection finds, and looks again while it finds none', async () => {
+    const port = await freePort();
+    const emptyConfigDir = mkdtempSync(join(tmpdir(), 'redisfork-noconf-'));
+    const plugin = new RunningPlugin(['1'], {
+      NETDATA_USER_CONFIG_DIR: emptyConfigDir,
+      NETDATA_STOCK_CONFIG_DIR: emptyConfigDir,
+      REDISFORK_AUTODETECT_URLS: `redis://127.0.0.1:${port}`,
+    });
+    let redis: RedisServer | undefined;
+    try {
+      // Nothing answers yet: the plugin keeps Netdata company with newlines.
+      await plugin.waitForStdout((s) => s.split('\n').length > 2, 5000);
+      assert.doesNotMatch(plugin.stdout, /^BEGIN/m);
+      redis = await startRedis({ port });
+      await plugin.waitForStdout((s) => /^BEGIN redis_fork_local\.state/m.test(s), 30_000);
+      assert.equal(displayValue(parseProtocol(plugin.stdout), 'redis_fork_local.state', 'up'), 1);
+    } finally {
+      await plugin.stop();
+      await redis?.stop();
+      rmSync(emptyConfigDir, { recursive: true, force: true });
+    }
+  });
+});

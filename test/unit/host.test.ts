@@ -6,7 +6,10 @@ import {
   parseStatStartTicks, parseKernelRelease,
 } from '../../src/host/parse.ts';
 import { HostFs, readKernelFacts, readProcessFacts, readCgroup, SMAPS_MIN_INTERVAL_MS } from '../../src/host/read.ts';
-import { matchesServer } from '../../src/host/locality.ts';
+import { matchesServer, decideLocality } from '../../src/host/locality.ts';
+import { parseRedisUrl } from '../../src/config/url.ts';
+import { parseRedisInfo } from '../../src/redis/info.ts';
+import type { JobConfig } from '../../src/config/types.ts';
 import { FIXTURES, fixture } from '../helpers/fixtures.ts';
 
 const TREE = `${FIXTURES}host/redis-7.0-mode0`;
@@ -192,5 +195,31 @@ describe('cgroup v2', () => {
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
+  });
+});
+
+describe('locality decision', () => {
+  const root = `${FIXTURES}host/redis-7.0-mode0`;
+  const fs = new HostFs(root);
+  const job = (pid: JobConfig['pid'], url = 'redis://10.0.0.9:6379'): JobConfig => ({
+    name: 'j', displayUrl: url, target: parseRedisUrl(url).target, username: undefined, password: undefined,
+    passwordSource: 'none', db: 0, tls: undefined, timeoutMs: 1000, pid,
+  });
+  const info = (processId: number | undefined, uptime: number) => ({ ...parseRedisInfo(''), processId, uptimeSeconds: uptime });
+
+  it('takes a pid, or a pidfile, named in the job', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    assert.deepEqual(decideLocality(fs, job(PID), info(undefined, 0)), { locality: 'local', pid: PID, reason: `pid ${PID} set in the job` });
+    const dir = mkdtempSync(`${tmpdir()}/redisfork-pidfile-`);
+    writeFileSync(`${dir}/redis.pid`, `${PID}\n`);
+    assert.equal(decideLocality(fs, job(`${dir}/redis.pid`), info(undefined, 0)).pid, PID);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('is remote when INFO names a process this host does not have, local for a unix socket', () => {
+    assert.equal(decideLocality(fs, job('auto'), info(999999, 10)).locality, 'remote');
+    const socket = decideLocality(fs, job('auto', 'unix:///run/redis/redis.sock'), info(999999, 10));
+    assert.deepEqual([socket.locality, socket.pid], ['local', undefined]);
   });
 });
