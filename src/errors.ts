@@ -11,9 +11,7 @@ export type ErrorCode =
   | 'ERR_REDIS_TIMEOUT'
   | 'ERR_REDIS_LOADING'
   | 'ERR_REDIS_DENIED'
-  | 'ERR_REDIS_REPLY'
-  | 'ERR_HOST_READ'
-  | 'ERR_USAGE';
+  | 'ERR_REDIS_REPLY';
 
 export class RedisforkError extends Error {
   readonly code: ErrorCode;

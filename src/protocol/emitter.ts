@@ -24,10 +24,6 @@ export class ProtocolEmitter {
     return chartDefinition(type, chart, this.updateEvery, module, labels);
   }
 
-  isDefined(type: string, chart: ChartDef): boolean {
-    return this.defined.has(`${type}.${chart.id}`);
-  }
-
   data(type: string, chart: ChartDef, values: ChartValues, nowUs: number): string {
     const key = `${type}.${chart.id}`;
     const last = this.lastSentUs.get(key);

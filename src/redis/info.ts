@@ -80,7 +80,7 @@ export interface RedisInfo {
   totalForks: number | undefined;
 }
 
-export function num(fields: InfoFields, key: string): number | undefined {
+function num(fields: InfoFields, key: string): number | undefined {
   const raw = fields.get(key);
   if (raw === undefined || raw === '') return undefined;
   const value = Number(raw);
