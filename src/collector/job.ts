@@ -35,6 +35,7 @@ export class InstanceJob {
   private lastError: string | undefined;
   private warnedNoFork = false;
   private lastUptime: number | undefined;
+  private lastCollectedAt: number | undefined;
   /** Fed every iteration while the process is known, even when Redis does not answer, so that
    *  a kill during an outage (the usual moment) is not taken into the baseline. */
   private readonly cgroupOomKills = new CounterWindow(OOM_WINDOW_MS);
@@ -103,6 +104,22 @@ export class InstanceJob {
   }
 
   /**
+   * Without INFO server this round (same connection, so the same process), its fields are the
+   * last ones read; uptime advances with the clock.
+   */
+  private carryServerFields(info: RedisInfo, now: number): void {
+    const last = this.info;
+    if (!last) return;
+    info.engine = last.engine;
+    info.version = last.version;
+    info.processId = last.processId;
+    info.executable = last.executable;
+    if (last.uptimeSeconds !== undefined && this.lastCollectedAt !== undefined) {
+      info.uptimeSeconds = last.uptimeSeconds + Math.max(0, Math.round((now - this.lastCollectedAt) / 1000));
+    }
+  }
+
+  /**
    * The same server process as at the last locality decision: same process_id and an uptime that
    * did not go back. Then the decision (which reads /proc/PID/cmdline and stat) stands.
    */
@@ -113,7 +130,8 @@ export class InstanceJob {
       this.lastUptime !== undefined &&
       info.processId === previous.processId &&
       info.uptimeSeconds !== undefined &&
-      info.uptimeSeconds >= this.lastUptime
+      // Between INFO server reads the uptime is carried forward from the clock: allow its rounding.
+      info.uptimeSeconds >= this.lastUptime - 2
     );
   }
 
@@ -133,6 +151,7 @@ export class InstanceJob {
     try {
       const result = await this.connection.collect(pipelineConfig);
       const info = parseRedisInfo(result.infoText);
+      if (!result.withServer) this.carryServerFields(info, now);
       let config = result.config;
       if (configDue && !pipelineConfig && !info.loading) {
         const extra = await this.connection.fetchConfig();
@@ -142,6 +161,7 @@ export class InstanceJob {
       // Decided before this.info is replaced: the decision stands while the process is the same.
       const locality = this.sameProcess(info) && this.locality ? this.locality : decideLocality(this.hostFs, this.settings, info);
       this.lastUptime = info.uptimeSeconds;
+      this.lastCollectedAt = now;
       // INFO replication comes only once a minute: keep the role between those rounds.
       if (info.role === undefined && this.info?.role !== undefined) info.role = this.info.role;
       this.info = info;

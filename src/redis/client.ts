@@ -11,12 +11,20 @@ export const CONFIG_KEYS = ['save', 'stop-writes-on-bgsave-error', 'appendonly',
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 export type RedisConfigValues = Partial<Record<ConfigKey, string>>;
 
-const INFO_SECTIONS = ['server', 'memory', 'persistence', 'stats'] as const;
+/**
+ * Every collection reads these. `server` (version, process_id, uptime) changes only when Redis
+ * restarts, which always breaks the connection: it is read after each (re)connect and with the
+ * once-a-minute CONFIG round, which saves a fifth of Redis's time per collection (measured: a cold
+ * INFO of four sections ~51 µs, of the three ~40 µs).
+ */
+const EVERY_TIME_SECTIONS = ['memory', 'persistence', 'stats'] as const;
 const MAX_BACKOFF_MS = 30_000;
 
 export interface CollectResult {
-  /** INFO server, memory, persistence, stats; plus replication on the rounds that fetch CONFIG. */
+  /** INFO memory, persistence, stats; plus server after a (re)connect and on CONFIG rounds, with replication on the latter. */
   infoText: string;
+  /** Whether infoText holds INFO server this time. */
+  withServer?: boolean;
   /** Present when CONFIG GET was asked for: the values, or why they are unavailable. */
   config?: { values: RedisConfigValues } | { error: RedisforkError };
 }
@@ -83,6 +91,8 @@ export class RedisConnection {
   readonly client: Redis;
   /** Redis < 7.0 takes one INFO section per call: those get the four calls pipelined. */
   private multiSectionInfo = true;
+  /** Set on every (re)connect: the next round reads INFO server too. */
+  private serverSectionDue = true;
   private connecting: Promise<void> | undefined;
   lastSocketError: Error | undefined;
 
@@ -94,6 +104,9 @@ export class RedisConnection {
     // The constructor overloads trip over exactOptionalPropertyTypes; the options are typed above.
     this.client = new Redis(redisOptions(job) as never);
     // ioredis emits connection errors as events; they surface through the next command too.
+    this.client.on('connect', () => {
+      this.serverSectionDue = true;
+    });
     this.client.on('error', (err: Error) => {
       this.lastSocketError = err;
     });
@@ -149,12 +162,14 @@ export class RedisConnection {
   private async round(withStats: boolean, withConfig: boolean): Promise<CollectResult> {
     const pipeline = this.client.pipeline();
     let infoCount = 0;
+    const withServer = withStats && (this.serverSectionDue || withConfig);
+    const sections: string[] = withServer ? ['server', ...EVERY_TIME_SECTIONS] : [...EVERY_TIME_SECTIONS];
     if (withStats && this.multiSectionInfo) {
-      pipeline.info(...INFO_SECTIONS);
+      pipeline.info(...sections);
       infoCount = 1;
     } else if (withStats) {
-      for (const section of INFO_SECTIONS) pipeline.info(section);
-      infoCount = INFO_SECTIONS.length;
+      for (const section of sections) pipeline.info(section);
+      infoCount = sections.length;
     }
     if (withConfig) {
       // The role (for chart labels) rarely changes: it rides on the once-a-minute CONFIG round.
@@ -178,8 +193,9 @@ export class RedisConnection {
       }
       throw classifyRedisError(firstError);
     }
+    if (withServer) this.serverSectionDue = false;
     const infoText = infoReplies.map(([, reply]) => String(reply)).join('\r\n');
-    const result: CollectResult = { infoText };
+    const result: CollectResult = { infoText, withServer };
     if (withConfig) result.config = readConfigReplies(replies.slice(infoCount));
     return result;
   }
