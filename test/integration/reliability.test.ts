@@ -100,13 +100,14 @@ describe('a busy Redis (DEBUG SLEEP past the timeout) next to a healthy one', ()
 describe('a Redis loading its dataset', () => {
   let redis: RedisServer;
   let plugin: RunningPlugin;
+  const dir = mkdtempSync(join(tmpdir(), 'redisfork-loading-'));
   after(async () => {
     await plugin?.stop();
     await redis?.stop();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('is reported as loading, not hidden and not down', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'redisfork-loading-'));
     const port = await freePort();
     const seed = await startRedis({ dir, port });
     await seed.client().call('DEBUG', 'POPULATE', '6000000', 'key', '10');
@@ -120,7 +121,6 @@ describe('a Redis loading its dataset', () => {
     await plugin.waitForStdout((s) => series(s, `${type}.state`, 'loading').includes(1), 20_000);
     await plugin.waitForStdout((s) => series(s, `${type}.state`, 'up').at(-1) === 1, 30_000);
     assert.deepEqual(parseProtocol(plugin.stdout).problems, []);
-    rmSync(dir, { recursive: true, force: true });
   });
 });
 
