@@ -40,6 +40,8 @@ interface RawConfig {
 
 const ajv = new Ajv({ allErrors: true, strict: true });
 const validateSchema = ajv.compile<RawConfig>(schema);
+/** One job alone: so that the jobs that are well-formed get their deeper checks even when others are not. */
+const validateJob = ajv.compile<RawJob>(schema.definitions.job);
 
 /** Where Netdata keeps configs: user dir first, then the stock dir (SPEC §2). */
 export function configSearchPath(env: NodeJS.ProcessEnv = process.env): string[] {
@@ -84,10 +86,16 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
     );
   }
   const raw: unknown = doc.toJS() ?? {};
-  if (!validateSchema(raw)) {
-    throw new ConfigError(file, schemaProblems(validateSchema.errors ?? []));
-  }
-  return resolveConfig(raw, file, env);
+  const schemaOk = validateSchema(raw);
+  const shapeProblems = schemaOk ? [] : schemaProblems(validateSchema.errors ?? []);
+  // Every problem in one message: the deeper checks (duplicate names, password files, URLs) run on
+  // the well-formed jobs even when the file as a whole fails the schema.
+  const rawJobs: unknown[] = typeof raw === 'object' && raw !== null && Array.isArray((raw as RawConfig).jobs) ? ((raw as RawConfig).jobs as unknown[]) : [];
+  const resolved = resolveJobs(rawJobs, env);
+  const problems = [...shapeProblems, ...resolved.problems];
+  if (schemaOk && rawJobs.length === 0) problems.push({ path: 'jobs', message: 'no jobs: list at least one Redis' });
+  if (problems.length > 0) throw new ConfigError(file, problems);
+  return { updateEvery: (raw as RawConfig).update_every ?? DEFAULT_UPDATE_EVERY, jobs: resolved.jobs, source: file, warnings: resolved.warnings };
 }
 
 /** `/jobs/1/url` -> `jobs[1].url` */
@@ -128,29 +136,28 @@ function schemaProblems(errors: ErrorObject[]): ConfigProblem[] {
   return problems;
 }
 
-function resolveConfig(raw: RawConfig, file: string, env: NodeJS.ProcessEnv): PluginConfig {
+function resolveJobs(rawJobs: unknown[], env: NodeJS.ProcessEnv): { jobs: JobConfig[]; problems: ConfigProblem[]; warnings: string[] } {
   const problems: ConfigProblem[] = [];
   const warnings: string[] = [];
   const jobs: JobConfig[] = [];
   const chartTypes = new Map<string, string>();
-  (raw.jobs ?? []).forEach((job, index) => {
+  rawJobs.forEach((job, index) => {
     const at = (key: string) => `jobs[${index}]${key ? `.${key}` : ''}`;
-    const sanitized = sanitizeJobName(job.name);
-    const clash = chartTypes.get(sanitized);
-    if (clash !== undefined) {
-      problems.push({
-        path: at('name'),
-        message: clash === job.name ? `duplicate job name "${job.name}"` : `"${job.name}" and "${clash}" give the same chart id`,
-      });
-    } else {
-      chartTypes.set(sanitized, job.name);
+    const name = (job as { name?: unknown } | null)?.name;
+    if (typeof name === 'string') {
+      const sanitized = sanitizeJobName(name);
+      const clash = chartTypes.get(sanitized);
+      if (clash !== undefined) {
+        problems.push({ path: at('name'), message: clash === name ? `duplicate job name "${name}"` : `"${name}" and "${clash}" give the same chart id` });
+      } else {
+        chartTypes.set(sanitized, name);
+      }
     }
-    const resolved = resolveJob(job, at, env, problems, warnings);
-    if (resolved) jobs.push(resolved);
+    if (!validateJob(job)) return;
+    const resolvedJob = resolveJob(job, at, env, problems, warnings);
+    if (resolvedJob) jobs.push(resolvedJob);
   });
-  if ((raw.jobs ?? []).length === 0) problems.push({ path: 'jobs', message: 'no jobs: list at least one Redis' });
-  if (problems.length > 0) throw new ConfigError(file, problems);
-  return { updateEvery: raw.update_every ?? DEFAULT_UPDATE_EVERY, jobs, source: file, warnings };
+  return { jobs, problems, warnings };
 }
 
 function resolveJob(

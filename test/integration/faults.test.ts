@@ -104,16 +104,22 @@ jobs:
     assert.equal(plugin.stdout, 'DISABLE\n');
     const errorLines = plugin.stderr.split('\n').filter((l) => l.includes('"level":50'));
     assert.equal(errorLines.length, 1, 'one message');
-    for (const expected of ['update_every: must be integer', 'jobs[0].colour: unknown key', 'jobs[2].timeout_ms: must be integer']) {
+    for (const expected of [
+      'update_every: must be integer',
+      'jobs[0].colour: unknown key',
+      'jobs[2].timeout_ms: must be integer',
+      'jobs[1].name: duplicate job name \\"a\\"',
+      'jobs[1].password_file: cannot read',
+    ]) {
       assert.ok(errorLines[0]!.includes(expected), `${expected} in ${errorLines[0]}`);
-      assert.ok(check.stdout.includes(expected), `check-config: ${expected}`);
+      assert.ok(check.stdout.includes(expected.replace(/\\"/g, '"')), `check-config: ${expected}`);
     }
     assert.equal(check.code, 1);
     assert.equal(broken.code, 1);
     assert.match(broken.stdout, /line \d+, column \d+: invalid YAML/);
   });
 
-  it('reports semantic problems (duplicate name, unreadable password file) once the schema holds', async () => {
+  it('reports duplicate names and unreadable password files in a file that is otherwise valid', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'redisfork-badconf-'));
     const file = join(dir, 'redisfork.conf');
     writeFileSync(file, `jobs:\n  - { name: a, url: "redis://h" }\n  - { name: a, url: "redis://h:2", password_file: ${dir}/missing.pass }\n`);
