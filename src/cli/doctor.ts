@@ -52,7 +52,8 @@ export function offlineDiagnosis(infoFile: string, hostRoot: string | undefined)
   return diagnose({
     job: infoFile,
     snapshot: { state: info.loading ? 'loading' : 'up', info, config: undefined, kernel, process: proc },
-    locality: proc ? 'local' : hostRoot ? 'local' : 'unknown',
+    // Host files were given: they are this Redis's host, whether or not its process is among them.
+    locality: hostRoot ? 'local' : 'unknown',
     configProblem: 'a saved INFO holds no CONFIG values',
     offline: true,
   });

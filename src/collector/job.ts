@@ -13,6 +13,7 @@ import { engineForks, parseRedisInfo, type RedisInfo } from '../redis/info.ts';
 import type { InstanceSnapshot, InstanceState } from '../analysis/metrics.ts';
 import { RedisforkError } from '../errors.ts';
 import { CounterWindow } from '../analysis/counter-window.ts';
+import { instanceChartType } from '../../charts/catalog.ts';
 
 /** The window of the OOM-kill alert (SPEC §5: in the last 10 minutes). */
 export const OOM_WINDOW_MS = 10 * 60_000;
@@ -22,6 +23,8 @@ export const CONFIG_REFRESH_MS = 60_000;
 
 export class InstanceJob {
   readonly connection: RedisConnection;
+  /** `redis_fork_<job>`, sanitised once rather than every second. */
+  readonly chartType: string;
   state: InstanceState | 'starting' = 'starting';
   info: RedisInfo | undefined;
   locality: LocalityDecision | undefined;
@@ -47,6 +50,7 @@ export class InstanceJob {
     private readonly processes: ProcessFactsCache = new ProcessFactsCache(hostFs),
   ) {
     this.connection = new RedisConnection(settings);
+    this.chartType = instanceChartType(settings.name);
   }
 
   get name(): string {

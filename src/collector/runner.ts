@@ -8,7 +8,6 @@ import {
   HOST_CHARTS,
   HOST_CHART_TYPE,
   INSTANCE_CHARTS,
-  instanceChartType,
   type ChartDef,
 } from '../../charts/catalog.ts';
 import type { PluginConfig } from '../config/types.ts';
@@ -75,7 +74,7 @@ export class Collector {
     let out = '';
     let anyLocal = false;
     for (const job of this.jobs) {
-      const type = instanceChartType(job.name);
+      const type = job.chartType;
       const snapshot = snapshots.get(job) ?? (job.busy ? job.slowSnapshot() : undefined);
       if (job.locality?.locality === 'local') anyLocal = true;
       const charts = this.chartsFor(job);
