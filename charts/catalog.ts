@@ -142,6 +142,17 @@ export const INSTANCE_CHARTS: readonly ChartDef[] = [
     dimensions: [{ id: 'of_limit', divisor: 100 }, { id: 'of_ram', divisor: 100 }],
   },
   {
+    id: 'save_fit',
+    context: 'redis.fork_save_fit',
+    title: 'Memory the next save needs (RSS + the largest recent copy-on-write) and the limit that applies',
+    units: 'bytes',
+    family: 'memory',
+    type: 'line',
+    priority: PRIORITY_BASE + 22,
+    dimensions: [{ id: 'needed' }, { id: 'limit' }],
+    forkData: true,
+  },
+  {
     id: 'commit_charge',
     context: 'redis.fork_commit_charge',
     title: 'Commit a fork needs and what the kernel allows now',
@@ -245,7 +256,7 @@ export const INSTANCE_CHARTS: readonly ChartDef[] = [
   {
     id: 'oom_kills',
     context: 'redis.fork_oom_kills',
-    title: 'OOM kills in the last 10 minutes, in the Redis cgroup and on the host',
+    title: 'OOM kills in the last 10 minutes: in the Redis cgroup, and elsewhere on the host for a Redis without a memory limit of its own',
     units: 'kills',
     family: 'oom',
     type: 'line',

@@ -11,7 +11,8 @@ export type ErrorCode =
   | 'ERR_REDIS_TIMEOUT'
   | 'ERR_REDIS_LOADING'
   | 'ERR_REDIS_DENIED'
-  | 'ERR_REDIS_REPLY';
+  | 'ERR_REDIS_REPLY'
+  | 'ERR_INTERNAL';
 
 export class RedisforkError extends Error {
   readonly code: ErrorCode;

@@ -2,13 +2,15 @@
  * The fork doctor: each check of the operators' guide, with its evidence, a verdict and the exact
  * remedy. Pure: it reads one instance snapshot and says what it means, in plain words.
  */
-import type { InstanceSnapshot } from './metrics.ts';
+import type { InstanceSnapshot } from '../model/instance.ts';
 import { applicableLimit } from './metrics.ts';
 import { forkModelInput, mib, predictFork, type ForkVerdict } from './kernel-model.ts';
 import { failureMasked, savePointsSet, writesRefused } from './persistence.ts';
 import { THRESHOLDS } from './thresholds.ts';
 import { thpReachesProcess } from './thp.ts';
 import { engineForks, versionMajorMinor } from '../redis/info.ts';
+import { describeContainer, shortContainerId, type ContainerIdentity } from '../host/container.ts';
+import { saveNeeds } from './save-fit.ts';
 
 export type Verdict = 'ok' | 'warning' | 'critical' | 'unknown';
 
@@ -48,6 +50,13 @@ export interface DoctorInput {
   configProblem?: string | undefined;
   /** Where the data came from when not live (e.g. "a saved INFO"). */
   offline?: boolean;
+  /** The container the Redis process runs in, and its pid on the host. */
+  container?: ContainerIdentity | undefined;
+  pid?: number | undefined;
+  /** Several processes on this host fit this server (nothing in the job chose one). */
+  candidates?: readonly { pid: number; container: ContainerIdentity | undefined }[] | undefined;
+  /** Netdata sees the host through a prefix whose /proc is not the host's PID namespace. */
+  hostPidsHidden?: boolean;
 }
 
 const RANK: Record<Verdict, number> = { ok: 0, unknown: 1, warning: 2, critical: 3 };
@@ -215,9 +224,13 @@ export function diagnose(input: DoctorInput): Diagnosis {
       check: 'fork_commit',
       title: 'Next fork vs kernel commit accounting',
       verdict: 'unknown',
-      summary: 'This Redis runs on another host: its kernel facts (overcommit, commit limit, THP, cgroup) are unknown here. Run the plugin on that host to check them.',
+      summary: input.hostPidsHidden
+        ? 'No process on this host could be tied to this Redis, and Netdata does not see the host\'s processes: its /proc (under NETDATA_HOST_PREFIX) is not the host PID namespace, so a Redis in another container looks remote.'
+        : 'This Redis runs on another host: its kernel facts (overcommit, commit limit, THP, cgroup) are unknown here. Run the plugin on that host to check them.',
       evidence: [`locality = ${input.locality}`],
-      remedy: [],
+      remedy: input.hostPidsHidden
+        ? ['run Netdata with the host PID namespace: docker run --pid=host (compose: pid: host); Kubernetes: hostPID: true', 'and the host\'s /proc and /sys mounted read-only at /host/proc and /host/sys (NETDATA_HOST_PREFIX=/host)']
+        : [],
     });
   }
 
@@ -277,6 +290,29 @@ export function diagnose(input: DoctorInput): Diagnosis {
     });
   }
 
+  // --- the container -------------------------------------------------------------------
+  if (input.container !== undefined) {
+    const where = input.container.podUid !== undefined ? 'the Kubernetes node (a node setting: the kubelet\'s allowed sysctls do not cover vm.*)' : 'the host (a container cannot set vm.* sysctls: docker --sysctl refuses them)';
+    add({
+      check: 'container',
+      title: 'Runs in a container',
+      verdict: 'ok',
+      summary: `This Redis is process ${input.pid ?? '?'} on this host, in ${describeContainer(input.container)}. vm.overcommit_memory and the commit limit it forks under are those of ${where}; its memory limit is its cgroup's.`,
+      evidence: [`container_runtime = ${input.container.runtime}`, ...(input.container.id ? [`container_id = ${shortContainerId(input.container.id)}`] : []), ...(proc?.cgroup ? [`cgroup = ${proc.cgroup.path}`] : [])],
+      remedy: [],
+    });
+  }
+  if (input.candidates !== undefined && input.candidates.length > 1) {
+    add({
+      check: 'locality',
+      title: 'Which process is this Redis?',
+      verdict: 'unknown',
+      summary: `${input.candidates.length} Redis processes on this host fit this server (same pid in their containers, same age, same port): its process facts are not charted until the job says which.`,
+      evidence: input.candidates.map((c) => `host pid ${c.pid} in ${describeContainer(c.container)}`),
+      remedy: input.candidates.map((c) => (c.container?.id ? `container: ${shortContainerId(c.container.id)}` : `pid: ${c.pid}`) + '   # in this job of redisfork.conf'),
+    });
+  }
+
   // --- memory headroom and the container ----------------------------------------------
   const limit = applicableLimit(snapshot);
   if (rss !== undefined && limit.bytes !== undefined && limit.bytes > 0) {
@@ -303,16 +339,10 @@ export function diagnose(input: DoctorInput): Diagnosis {
     });
   }
 
-  if (proc?.cgroup?.oomKills !== undefined && proc.cgroup.oomKills > 0) {
-    add({
-      check: 'oom_kill',
-      title: 'OOM kills in the Redis cgroup',
-      verdict: 'warning',
-      summary: `${proc.cgroup.oomKills} process(es) of this cgroup were OOM-killed since it was created; during a save that is usually the fork child.`,
-      evidence: [`cgroup ${proc.cgroup.path}: oom_kill = ${proc.cgroup.oomKills}`],
-      remedy: ['raise the memory limit or lower maxmemory; check the Redis log for "terminated by signal 9"'],
-    });
-  }
+  const fit = saveFitFinding(input, rss, limit);
+  if (fit) add(fit);
+  const oom = oomFinding(input);
+  if (oom) add(oom);
 
   // --- transparent huge pages ---------------------------------------------------------------
   if (kernel?.thpEnabled !== undefined && proc) {
@@ -389,4 +419,104 @@ export function formatDiagnoses(diagnoses: Diagnosis[]): string {
     out.push('');
   }
   return out.join('\n');
+}
+
+const KNOB: Record<string, string> = {
+  docker: 'docker update --memory',
+  podman: 'podman update --memory',
+};
+
+/** Will the next save fit under the limit that applies? RSS + the largest recent copy-on-write. */
+function saveFitFinding(input: DoctorInput, rss: number | undefined, limit: ReturnType<typeof applicableLimit>): Finding | undefined {
+  const { snapshot } = input;
+  const info = snapshot.info;
+  if (info === undefined || !engineForks(info.engine) || rss === undefined || limit.bytes === undefined || limit.bytes <= 0) return undefined;
+  const cow = snapshot.cowEstimate;
+  const needed = saveNeeds(rss, cow);
+  const cgroupPath = snapshot.process?.cgroup?.limitPath;
+  const limitText = `${mib(limit.bytes)} (${limit.source === 'cgroup' ? `cgroup limit${cgroupPath ? ` on ${cgroupPath}` : ''}` : 'RAM'})`;
+  if (needed === undefined) {
+    return {
+      check: 'save_fit',
+      title: 'Will the next save fit?',
+      verdict: 'unknown',
+      summary: `No save has been seen yet, so its copy-on-write is unknown. In the worst case (every page written during the save) it needs RSS × 2 = ${mib(rss * 2)} against ${limitText}.`,
+      evidence: [`used_memory_rss = ${mib(rss)}`, `limit = ${limitText}`],
+      remedy: [],
+    };
+  }
+  const share = (needed / limit.bytes) * 100;
+  const verdict: Verdict = share > THRESHOLDS.saveFitCritPercent ? 'critical' : share > THRESHOLDS.saveFitWarnPercent ? 'warning' : 'ok';
+  const missing = needed - limit.bytes;
+  const container = input.container;
+  const knob = container === undefined
+    ? undefined
+    : container.podUid !== undefined
+      ? `raise the pod's resources.limits.memory to at least ${mib(needed * 1.1)}`
+      : KNOB[container.runtime] && container.id
+        ? `${KNOB[container.runtime]} ${Math.ceil((needed * 1.1) / 2 ** 20)}m --memory-swap ${Math.ceil((needed * 1.1) / 2 ** 20)}m ${shortContainerId(container.id)}`
+        : `raise the container's memory limit to at least ${mib(needed * 1.1)}`;
+  const maxmemory = snapshot.config?.maxmemory;
+  return {
+    check: 'save_fit',
+    title: 'Will the next save fit?',
+    verdict,
+    summary:
+      `The next save needs about ${mib(needed)}: RSS ${mib(rss)} + ${mib(cow ?? 0)} of copy-on-write (the largest of the recent saves), ${pct(share)} of ${limitText}.` +
+      (verdict === 'critical'
+        ? ` That is ${mib(missing)} more than the limit: the save child will likely be OOM-killed ("Background saving terminated by signal 9").`
+        : verdict === 'warning'
+          ? ` Less than ${100 - THRESHOLDS.saveFitWarnPercent}% of the limit is left for anything else.`
+          : ''),
+    evidence: [
+      `used_memory_rss = ${mib(rss)}`,
+      `copy-on-write of recent saves (max) = ${mib(cow ?? 0)}`,
+      `limit = ${limitText}`,
+      ...(maxmemory !== undefined ? [`maxmemory = ${maxmemory === '0' ? '0 (none)' : mib(Number(maxmemory))}`] : []),
+    ],
+    remedy:
+      verdict === 'ok'
+        ? []
+        : [
+            ...(knob ? [knob] : limit.source === 'cgroup' ? [`raise the memory limit of ${cgroupPath ?? 'its cgroup'} to at least ${mib(needed * 1.1)}`] : []),
+            `or lower maxmemory so that RSS + copy-on-write stays below ${mib(limit.bytes * (THRESHOLDS.saveFitWarnPercent / 100))} (e.g. CONFIG SET maxmemory ${Math.floor(Math.max(0, limit.bytes * 0.9 - (cow ?? 0)) * 0.8)})`,
+            'save when writes are low: copy-on-write grows with the writes during the save',
+          ],
+  };
+}
+
+/** OOM kills that concern this Redis, and which process they took: the save child or Redis itself. */
+function oomFinding(input: DoctorInput): Finding | undefined {
+  const { snapshot } = input;
+  const recent = (snapshot.recentOomKills?.cgroup ?? 0) + (snapshot.recentOomKills?.host ?? 0);
+  const cgroup = snapshot.process?.cgroup;
+  const sinceCreated = cgroup?.oomKills ?? 0;
+  if (recent === 0 && sinceCreated === 0) return undefined;
+  const info = snapshot.info;
+  const saveFailed = info?.rdbLastBgsaveOk === false || info?.aofLastRewriteOk === false;
+  const victim = recent === 0
+    ? undefined
+    : snapshot.restartedRecently
+      ? 'Redis itself was killed: it restarted (its uptime went back) within the same 10 minutes, and lost what was written since its last save.'
+      : saveFailed
+        ? 'The save child was killed: Redis kept running and its last save failed ("Background saving terminated by signal 9" in its log).'
+        : 'Redis kept running and its last save did not fail: another process of its cgroup was killed, or the kill was elsewhere on the host.';
+  const scoreAdj = snapshot.config?.['oom-score-adj'];
+  return {
+    check: 'oom_kill',
+    title: 'OOM kills near this Redis',
+    verdict: recent > 0 ? 'critical' : 'warning',
+    summary:
+      (recent > 0
+        ? `${recent} OOM kill(s) in the last 10 minutes ${snapshot.recentOomKills?.cgroup ? 'in the Redis cgroup' : 'on the host (this Redis has no memory limit of its own)'}. ${victim}`
+        : `${sinceCreated} process(es) of this cgroup were OOM-killed since it was created; during a save that is usually the fork child.`) +
+      (scoreAdj !== undefined && scoreAdj !== 'no' ? ` oom-score-adj is "${scoreAdj}": Redis makes the kernel prefer its save child over itself.` : ''),
+    evidence: [
+      ...(cgroup ? [`cgroup ${cgroup.path}: oom_kill = ${cgroup.oomKills ?? '?'}`] : []),
+      `OOM kills in the last 10 minutes: cgroup ${snapshot.recentOomKills?.cgroup ?? '?'}, host ${snapshot.recentOomKills?.host ?? '?'}`,
+      ...(info ? [`rdb_last_bgsave_status = ${info.rdbLastBgsaveOk === undefined ? '?' : info.rdbLastBgsaveOk ? 'ok' : 'err'}`] : []),
+      ...(scoreAdj !== undefined ? [`oom-score-adj = ${scoreAdj}`] : []),
+    ],
+    remedy: ['raise the memory limit (or lower maxmemory) so that RSS + the copy-on-write of a save fits; see "Will the next save fit?"', 'check the Redis log for "terminated by signal 9"'],
+  };
 }

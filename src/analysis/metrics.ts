@@ -2,26 +2,14 @@
  * Turns one collection (INFO, CONFIG, host and process facts) into chart values, keyed by the
  * chart ids of `charts/catalog.ts`. Pure. A value left undefined is a gap on the chart.
  */
-import type { ChartValues } from '../protocol/writer.ts';
-import type { RedisInfo } from '../redis/info.ts';
-import type { RedisConfigValues } from '../redis/client.ts';
-import type { KernelFacts, ProcessFacts } from '../host/facts.ts';
+import type { ChartValues } from '../model/chart-values.ts';
+import type { InstanceSnapshot } from '../model/instance.ts';
+import type { KernelFacts } from '../host/facts.ts';
 import { forkModelInput, predictFork } from './kernel-model.ts';
 import { failureMasked, writesRefused } from './persistence.ts';
 import { thpReachesProcess } from './thp.ts';
+import { saveNeeds } from './save-fit.ts';
 
-/** `slow`: the previous request has not been answered yet (nothing new is sent until it is). */
-export type InstanceState = 'up' | 'loading' | 'slow' | 'down' | 'auth_failed';
-
-export interface InstanceSnapshot {
-  state: InstanceState;
-  info: RedisInfo | undefined;
-  config: RedisConfigValues | undefined;
-  kernel: KernelFacts | undefined;
-  process: ProcessFacts | undefined;
-  /** OOM kills in the last 10 minutes, in Redis's cgroup and on the host (see CounterWindow). */
-  recentOomKills?: { cgroup: number | undefined; host: number | undefined };
-}
 
 const GIB = 1024 ** 3;
 
@@ -55,8 +43,8 @@ export function instanceValues(snapshot: InstanceSnapshot): Map<string, ChartVal
 
   const rss = info.usedMemoryRss ?? proc?.vmRss;
   const fork = info.latestForkUsec;
-  // Redis reports 0 until the first fork: no fork yet is not a 0 ms fork per GiB.
-  const perGb = fork !== undefined && fork > 0 && rss !== undefined && rss > 0 ? fork / 1000 / (rss / GIB) : fork === 0 ? 0 : undefined;
+  // Redis reports 0 until the first fork: no fork yet is not a 0 ms fork per GiB, so it is a gap.
+  const perGb = fork !== undefined && fork > 0 && rss !== undefined && rss > 0 ? fork / 1000 / (rss / GIB) : undefined;
   values.set('fork_duration', { latest_fork: fork === undefined ? undefined : fork / 1000 });
   values.set('fork_time_per_gb', { per_gb: perGb });
   values.set('forks', { forks: info.totalForks });
@@ -80,6 +68,7 @@ export function instanceValues(snapshot: InstanceSnapshot): Map<string, ChartVal
   const ram = kernel?.memTotal ?? info.totalSystemMemory;
   values.set('memory', { rss, used: info.usedMemory, limit: limit.bytes });
   values.set('rss_usage', { of_limit: percent(rss, limit.bytes), of_ram: percent(rss, ram) });
+  values.set('save_fit', { needed: saveNeeds(rss, snapshot.cowEstimate), limit: limit.bytes });
 
   values.set('bgsave_status', okFailed(info.rdbLastBgsaveOk));
   values.set('aof_rewrite_status', okFailed(info.aofLastRewriteOk));

@@ -1,6 +1,6 @@
 /** Redis's own rules about saves and refused writes (SPEC §6). Pure. */
 import type { RedisInfo } from '../redis/info.ts';
-import type { RedisConfigValues } from '../redis/client.ts';
+import type { RedisConfigValues } from '../model/redis-config.ts';
 
 /** `save ""` disables RDB snapshots; anything else lists save points. undefined: unknown. */
 export function savePointsSet(config: RedisConfigValues | undefined): boolean | undefined {

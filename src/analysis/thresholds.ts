@@ -12,6 +12,9 @@ export const THRESHOLDS = {
   commitHeadroomWarnPercent: 10,
   memoryHeadroomWarnPercent: 80,
   memoryHeadroomCritPercent: 90,
+  /** RSS + the expected copy-on-write of a save, as a share of the limit that applies. */
+  saveFitWarnPercent: 90,
+  saveFitCritPercent: 100,
   /** AnonHugePages that count: above both of these (the few MB mapped before Redis opts out do not). */
   thpAnonHugeMinBytes: 8 * 1024 * 1024,
   thpAnonHugeMinRssPercent: 5,

@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
 import { ConfigError } from '../errors.ts';
 import { HostFs } from '../host/read.ts';
+import { hostPidsVisible } from '../host/locality.ts';
 import { Collector } from '../collector/runner.ts';
 import { resolveConfig, type SourceOptions } from './settings.ts';
 import { autodetect } from '../config/autodetect.ts';
@@ -16,6 +17,8 @@ import { DOCTOR_HELP, doctorFunctionBody } from '../collector/doctor-function.ts
 
 /** How often autodetection looks again while it has found nothing. */
 export const REDETECT_MS = 10_000;
+/** How often it looks again for new and vanished servers once it has found some (SPEC §11). */
+export const REDISCOVER_MS = 60_000;
 
 export interface NetdataModeOptions extends SourceOptions {
   updateEvery: number;
@@ -67,6 +70,9 @@ export async function runNetdataMode(options: NetdataModeOptions, logger: Logger
   }
 
   const hostFs = new HostFs();
+  if (!hostPidsVisible(hostFs)) {
+    logger.warn({ host_prefix: hostFs.root }, `the processes under ${hostFs.root}/proc are not this host's PID namespace: Redis in other containers cannot be tied to their processes; run Netdata with the host PID namespace (docker run --pid=host; Kubernetes hostPID: true)`);
+  }
   collector = new Collector(config, { hostFs, logger, updateEvery: config.updateEvery, once: options.once });
   if (options.once) {
     sink.write(await collector.iterate());
@@ -93,13 +99,13 @@ export async function runNetdataMode(options: NetdataModeOptions, logger: Logger
   // every REDETECT_MS until one answers.
   let lastDetection = Date.now();
   while (!stopping) {
-    if (config.source === 'autodetect' && collector.jobs.length === 0 && Date.now() - lastDetection >= REDETECT_MS) {
+    const detectEvery = collector.jobs.length === 0 ? REDETECT_MS : REDISCOVER_MS;
+    if (config.source === 'autodetect' && Date.now() - lastDetection >= detectEvery) {
       lastDetection = Date.now();
-      const found = await autodetect(config.updateEvery, logger);
-      if (found.jobs.length > 0 && !stopping) {
-        await collector.close();
-        collector = new Collector({ ...found, updateEvery: config.updateEvery }, { hostFs, logger, updateEvery: config.updateEvery, once: false });
-      }
+      const found = await autodetect(config.updateEvery, logger, hostFs);
+      if (stopping) break;
+      const change = await collector.replaceJobs(found.jobs);
+      if (change.added.length || change.removed.length) logger.info(change, 'autodetection: the Redis servers changed');
     }
     const now = Date.now();
     const next = Math.ceil((now + 1) / periodMs) * periodMs;

@@ -1,6 +1,7 @@
 /** The doctor's view of a live job: its latest snapshot, locality and CONFIG availability. */
 import { diagnose, type Diagnosis } from '../analysis/doctor.ts';
 import type { InstanceJob } from './job.ts';
+import { hostPidsVisible } from '../host/locality.ts';
 
 export function diagnoseJob(job: InstanceJob): Diagnosis {
   const snapshot = job.lastSnapshot ?? { state: 'down' as const, info: undefined, config: undefined, kernel: undefined, process: undefined };
@@ -10,5 +11,9 @@ export function diagnoseJob(job: InstanceJob): Diagnosis {
     snapshot,
     locality: job.locality?.locality ?? 'unknown',
     configProblem: job.configProblem,
+    container: job.locality?.container,
+    pid: job.locality?.pid,
+    candidates: job.locality?.candidates,
+    hostPidsHidden: !hostPidsVisible(job.hostFsForDoctor),
   });
 }

@@ -10,13 +10,16 @@ import {
   INSTANCE_CHARTS,
   type ChartDef,
 } from '../../charts/catalog.ts';
-import type { PluginConfig } from '../config/types.ts';
+import type { JobConfig, PluginConfig } from '../config/types.ts';
+import { shortContainerId } from '../host/container.ts';
 import { HostFs, readKernelFacts } from '../host/read.ts';
 import { ProcessFactsCache } from '../host/process-cache.ts';
+import { ServerProcessScanner } from '../host/locality.ts';
 import type { KernelFacts } from '../host/facts.ts';
-import { hostValues, instanceValues, type InstanceSnapshot } from '../analysis/metrics.ts';
+import { hostValues, instanceValues } from '../analysis/metrics.ts';
+import type { InstanceSnapshot } from '../model/instance.ts';
 import { ProtocolEmitter, labelSignature } from '../protocol/emitter.ts';
-import type { ChartLabel, ChartValues } from '../protocol/writer.ts';
+import type { ChartLabel, ChartValues } from '../model/chart-values.ts';
 import { engineForks } from '../redis/info.ts';
 import { InstanceJob, OOM_WINDOW_MS } from './job.ts';
 import { CounterWindow } from '../analysis/counter-window.ts';
@@ -29,7 +32,11 @@ export interface CollectorOptions {
 }
 
 export class Collector {
-  readonly jobs: InstanceJob[];
+  jobs: InstanceJob[];
+  /** Chart text for jobs taken away since the last iteration (their charts marked obsolete). */
+  private pendingObsolete = '';
+  private readonly processes: ProcessFactsCache;
+  private readonly scanner: ServerProcessScanner;
   private readonly emitter: ProtocolEmitter;
   private kernel: KernelFacts | undefined;
   /** Host OOM kills in the last 10 minutes: tracked every iteration, whatever the jobs do. */
@@ -39,9 +46,35 @@ export class Collector {
     config: PluginConfig,
     private readonly options: CollectorOptions,
   ) {
-    const processes = new ProcessFactsCache(options.hostFs);
-    this.jobs = config.jobs.map((job) => new InstanceJob(job, options.hostFs, options.logger, processes));
+    this.processes = new ProcessFactsCache(options.hostFs);
+    this.scanner = new ServerProcessScanner(options.hostFs);
+    this.jobs = config.jobs.map((job) => this.newJob(job));
     this.emitter = new ProtocolEmitter(options.updateEvery, !options.once);
+  }
+
+  private newJob(settings: JobConfig): InstanceJob {
+    return new InstanceJob(settings, { hostFs: this.options.hostFs, logger: this.options.logger, processes: this.processes, scanner: this.scanner });
+  }
+
+  /**
+   * Autodetection looked again: jobs it found anew start, jobs it no longer finds and whose Redis
+   * does not answer stop, and their charts are marked obsolete (not left as flat lines).
+   */
+  async replaceJobs(found: readonly JobConfig[]): Promise<{ added: string[]; removed: string[] }> {
+    const key = (j: JobConfig) => `${j.name}\0${j.displayUrl}`;
+    const wanted = new Map(found.map((j) => [key(j), j]));
+    const kept: InstanceJob[] = [];
+    const removed: InstanceJob[] = [];
+    for (const job of this.jobs) {
+      const stillFound = wanted.delete(key(job.settings));
+      if (stillFound || (job.state !== 'down' && job.state !== 'starting')) kept.push(job);
+      else removed.push(job);
+    }
+    const added = [...wanted.values()].map((j) => this.newJob(j));
+    for (const job of removed) this.pendingObsolete += this.emitter.obsoleteType(job.chartType, INSTANCE_CHARTS, 'redis');
+    await Promise.all(removed.map((job) => job.close()));
+    this.jobs = [...kept, ...added];
+    return { added: added.map((j) => j.name), removed: removed.map((j) => j.name) };
   }
 
   /** How long one iteration may wait for its collections. */
@@ -71,7 +104,8 @@ export class Collector {
   }
 
   private render(snapshots: Map<InstanceJob, InstanceSnapshot>, nowUs: number): string {
-    let out = '';
+    let out = this.pendingObsolete;
+    this.pendingObsolete = '';
     let anyLocal = false;
     for (const job of this.jobs) {
       const type = job.chartType;
@@ -118,6 +152,14 @@ export class Collector {
       if (info.role) labels.push({ name: 'role', value: info.role });
     }
     if (job.locality) labels.push({ name: 'locality', value: job.locality.locality });
+    const container = job.locality?.container;
+    if (container) {
+      labels.push({ name: 'container_runtime', value: container.runtime });
+      const id = shortContainerId(container.id);
+      if (id) labels.push({ name: 'container_id', value: id });
+      if (container.name) labels.push({ name: 'container_name', value: container.name });
+      if (container.podUid) labels.push({ name: 'k8s_pod_uid', value: container.podUid });
+    }
     return labels;
   }
 

@@ -31,6 +31,7 @@ interface RawJob {
   tls?: { ca_file?: string; cert_file?: string; key_file?: string; server_name?: string; insecure_skip_verify?: boolean };
   timeout_ms?: number;
   pid?: 'auto' | number | string;
+  container?: string;
 }
 
 interface RawConfig {
@@ -243,6 +244,7 @@ function resolveJob(
     tls,
     timeoutMs: job.timeout_ms ?? DEFAULT_TIMEOUT_MS,
     pid: job.pid ?? 'auto',
+    ...(job.container === undefined ? {} : { container: job.container }),
   };
 }
 

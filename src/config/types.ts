@@ -27,6 +27,8 @@ export interface JobConfig {
   tls: TlsSettings | undefined;
   timeoutMs: number;
   pid: 'auto' | number | string;
+  /** A container id prefix or name: the Redis process is looked for in that container. */
+  container?: string | undefined;
 }
 
 export interface PluginConfig {

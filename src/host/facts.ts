@@ -29,10 +29,19 @@ export interface KernelFacts {
 
 export interface CgroupFacts {
   version: 1 | 2;
+  /** The process's own memory cgroup. */
   path: string;
-  /** null: no limit. */
+  /** The smallest limit on the path to the root; null: none. */
   memoryLimit: number | null | undefined;
+  /** The cgroup that holds that limit (the pod's, a parent's, or its own). */
+  limitPath?: string | undefined;
+  /** Usage of the cgroup that holds the limit (its own where there is none). */
   memoryUsage: number | undefined;
+  /** v2 `memory.high`, the smallest on the path: reclaim and throttling start there, no kill. */
+  memoryHigh?: number | null | undefined;
+  /** v1 `memory.memsw.limit_in_bytes` (memory + swap) or v2 `memory.swap.max`, of its own cgroup. */
+  swapLimit?: number | null | undefined;
+  /** OOM kills in its own cgroup since the cgroup was made. */
   oomKills: number | undefined;
 }
 
@@ -48,7 +57,7 @@ export interface ChargeEstimate {
 }
 
 /** /proc/PID/status fields, plus what smaps and the cgroup add. */
-export interface ProcessFacts extends Omit<ProcessStatus, 'name'> {
+export interface ProcessFacts extends Omit<ProcessStatus, 'name' | 'nsPids' | 'parentPid'> {
   pid: number;
   anonHugePages: number | undefined;
   charge: ChargeEstimate | undefined;

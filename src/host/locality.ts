@@ -1,14 +1,19 @@
 /**
- * Is this Redis running on this host? Only then do the host's kernel facts apply to it.
- * Local when INFO's process_id exists under this host's /proc and is that server (its command
- * names a Redis-compatible server and its age agrees with uptime_in_seconds), or when the job
- * names a pid or pidfile. A unix socket is local even when its process cannot be identified.
+ * Is this Redis running on this host, and which process is it? Only then do the host's kernel
+ * facts apply to it (SPEC §3, §11).
+ *
+ * Local when exactly one process under this host's /proc is that server: a Redis-compatible name,
+ * the innermost pid of its `NSpid:` line equal to INFO's process_id (a host process has one value,
+ * one in a container one per PID namespace), an age that agrees with uptime_in_seconds, and a LISTEN
+ * socket on INFO's tcp_port (or the job's unix socket) in its own network namespace. Or when the job
+ * names a `pid`, pidfile or `container`. A unix socket is local even when its process is unknown.
  */
-import { readFileSync } from 'node:fs';
 import type { JobConfig } from '../config/types.ts';
 import type { RedisInfo } from '../redis/info.ts';
 import { HostFs, readProcessAgeSeconds, readProcessCommand } from './read.ts';
-import { parseInteger } from './parse.ts';
+import { parseInteger, parseProcessStatus } from './parse.ts';
+import { containerMatches, describeContainer, type ContainerIdentity } from './container.ts';
+import { listensOn, readListeningSockets, readServerProcess, scanServerProcesses, type ServerProcess } from './server-processes.ts';
 
 export type Locality = 'local' | 'remote';
 
@@ -17,41 +22,113 @@ export interface LocalityDecision {
   /** The Redis process on this host, when identified. */
   pid: number | undefined;
   reason: string;
+  /** The container it runs in, when it runs in one. */
+  container?: ContainerIdentity | undefined;
+  /** Several processes fit and nothing in the job chooses: listed for the doctor. */
+  candidates?: ServerProcess[] | undefined;
 }
 
 const SERVER_NAME = /redis|valkey|keydb|dragonfly/i;
 
-/** Pure: does the process look like the server INFO described? */
-export function matchesServer(command: string | undefined, ageSeconds: number | undefined, uptimeSeconds: number | undefined): boolean {
-  if (command === undefined || !SERVER_NAME.test(command)) return false;
+/** Pure: does a process of this age agree with INFO's uptime? */
+export function ageMatches(ageSeconds: number | undefined, uptimeSeconds: number | undefined): boolean {
   if (ageSeconds === undefined || uptimeSeconds === undefined) return false;
   // INFO rounds down and the collection takes time; a pid reused by another server would differ by far more.
   return Math.abs(ageSeconds - uptimeSeconds) <= Math.max(5, uptimeSeconds * 0.001);
 }
 
-export function decideLocality(fs: HostFs, job: JobConfig, info: RedisInfo): LocalityDecision {
-  if (typeof job.pid === 'number') {
-    return { locality: 'local', pid: job.pid, reason: `pid ${job.pid} set in the job` };
+/** Pure: does the process look like the server INFO described? */
+export function matchesServer(command: string | undefined, ageSeconds: number | undefined, uptimeSeconds: number | undefined): boolean {
+  if (command === undefined || !SERVER_NAME.test(command)) return false;
+  return ageMatches(ageSeconds, uptimeSeconds);
+}
+
+/** Scans `/proc` at most once per iteration, however many jobs need a decision in it. */
+export class ServerProcessScanner {
+  private last: { at: number; servers: ServerProcess[] } | undefined;
+  constructor(private readonly fs: HostFs) {}
+
+  scan(now: number): ServerProcess[] {
+    if (this.last?.at !== now) this.last = { at: now, servers: scanServerProcesses(this.fs) };
+    return this.last.servers;
   }
-  if (typeof job.pid === 'string' && job.pid !== 'auto') {
-    let pid: number | undefined;
-    try {
-      pid = parseInteger(readFileSync(job.pid, 'utf8'));
-    } catch {
-      pid = undefined;
-    }
-    if (pid !== undefined) return { locality: 'local', pid, reason: `pid ${pid} from ${job.pid}` };
+}
+
+export function decideLocality(
+  fs: HostFs,
+  job: JobConfig,
+  info: RedisInfo,
+  scanner: ServerProcessScanner = new ServerProcessScanner(fs),
+  now: number = Date.now(),
+): LocalityDecision {
+  const named = pidNamedByJob(fs, job);
+  if (named !== undefined) {
+    return { locality: 'local', pid: named.pid, reason: named.reason, container: readServerProcess(fs, named.pid)?.container };
   }
-  const pid = info.processId;
-  if (pid !== undefined && pid > 0) {
-    const command = readProcessCommand(fs, pid);
-    const age = readProcessAgeSeconds(fs, pid);
-    if (matchesServer(command, age, info.uptimeSeconds)) {
-      return { locality: 'local', pid, reason: `process ${pid} on this host is this server` };
+  const processId = info.processId;
+  if (job.container === undefined && processId !== undefined && processId > 0) {
+    const hostProcess = isHostProcess(fs, processId);
+    if (hostProcess && matchesServer(readProcessCommand(fs, processId), readProcessAgeSeconds(fs, processId), info.uptimeSeconds)) {
+      return { locality: 'local', pid: processId, reason: `process ${processId} on this host is this server` };
     }
+  }
+  let candidates = processId === undefined
+    ? []
+    : scanner.scan(now).filter((s) => s.innermostPid === processId && s.inContainer && ageMatches(s.ageSeconds, info.uptimeSeconds));
+  if (job.container !== undefined) {
+    const wanted = job.container;
+    candidates = scanner.scan(now).filter((s) => containerMatches(wanted, s.container) && (processId === undefined || s.innermostPid === processId));
+    if (candidates.length === 0) {
+      return { locality: 'remote', pid: undefined, reason: `no Redis process in a container matching "${wanted}" on this host` };
+    }
+  }
+  const target = job.target.kind === 'unix' ? { path: job.target.path } : info.tcpPort ? { port: info.tcpPort } : undefined;
+  if (target !== undefined) candidates = candidates.filter((s) => listensOn(readListeningSockets(fs, s.pid), target));
+
+  const only = candidates.length === 1 ? candidates[0] : undefined;
+  if (only !== undefined) {
+    return {
+      locality: 'local',
+      pid: only.pid,
+      reason: `process ${only.pid} on this host (pid ${only.innermostPid} in ${describeContainer(only.container)}) is this server`,
+      container: only.container,
+    };
+  }
+  if (candidates.length > 1) {
+    return {
+      locality: 'local',
+      pid: undefined,
+      reason: `${candidates.length} processes on this host fit this server (${candidates.map((c) => `${c.pid} in ${describeContainer(c.container)}`).join('; ')}); set pid: or container: in the job to choose`,
+      candidates,
+    };
   }
   if (job.target.kind === 'unix') {
     return { locality: 'local', pid: undefined, reason: 'unix socket (its process could not be identified)' };
   }
   return { locality: 'remote', pid: undefined, reason: 'no matching process on this host' };
+}
+
+/** `pid:` as a number, or a pidfile read under the host root (NETDATA_HOST_PREFIX, --host-root). */
+function pidNamedByJob(fs: HostFs, job: JobConfig): { pid: number; reason: string } | undefined {
+  if (typeof job.pid === 'number') return { pid: job.pid, reason: `pid ${job.pid} set in the job` };
+  if (job.pid === 'auto') return undefined;
+  const pid = parseInteger(fs.read(job.pid));
+  return pid === undefined ? undefined : { pid, reason: `pid ${pid} from ${job.pid}` };
+}
+
+/** A process of this /proc's own PID namespace (NSpid has one value, or the kernel predates NSpid). */
+function isHostProcess(fs: HostFs, pid: number): boolean {
+  const status = fs.read(`/proc/${pid}/status`);
+  if (status === undefined) return false;
+  return parseProcessStatus(status).nsPids.length <= 1;
+}
+
+/**
+ * Netdata in a container sees other containers' processes only in the host's PID namespace
+ * (SPEC §11). With a host prefix, our own pid must be there and be us.
+ */
+export function hostPidsVisible(fs: HostFs, selfStat: string | undefined = new HostFs('').read('/proc/self/stat')): boolean {
+  if (fs.root === '') return true;
+  const seen = fs.read(`/proc/${process.pid}/stat`);
+  return seen !== undefined && selfStat !== undefined && seen.split(' ')[21] === selfStat.split(' ')[21];
 }

@@ -58,6 +58,9 @@ export interface ProcessStatus {
   /** `THP_enabled:` (kernel 5.0+): 0 when the process opted out with prctl(PR_SET_THP_DISABLE). */
   thpEnabled: boolean | undefined;
   effectiveUid: number | undefined;
+  /** `NSpid:` (Linux >= 4.1): the pid in each PID namespace, outermost (this /proc's) first, the container's last. */
+  nsPids: number[];
+  parentPid: number | undefined;
 }
 
 export function parseProcessStatus(text: string): ProcessStatus {
@@ -65,6 +68,8 @@ export function parseProcessStatus(text: string): ProcessStatus {
   const nameMatch = /^Name:\s*(.*)$/m.exec(text);
   const uidMatch = /^Uid:\s*\d+\s+(\d+)/m.exec(text);
   const thp = kv.get('THP_enabled');
+  const nsPidMatch = /^NSpid:\s*([\d\s]+)$/m.exec(text);
+  const ppidMatch = /^PPid:\s*(\d+)/m.exec(text);
   return {
     name: nameMatch?.[1]?.trim() || undefined,
     vmRss: kv.get('VmRSS'),
@@ -73,6 +78,8 @@ export function parseProcessStatus(text: string): ProcessStatus {
     vmSize: kv.get('VmSize'),
     thpEnabled: thp === undefined ? undefined : thp !== 0,
     effectiveUid: uidMatch ? Number(uidMatch[1]) : undefined,
+    nsPids: nsPidMatch?.[1] ? nsPidMatch[1].trim().split(/\s+/).map(Number).filter(Number.isInteger) : [],
+    parentPid: ppidMatch ? Number(ppidMatch[1]) : undefined,
   };
 }
 

@@ -2,15 +2,14 @@
  * Reads the procfs/sysfs files of SPEC §3, honouring NETDATA_HOST_PREFIX (Netdata in a container
  * sees the host under a prefix). All parsing lives in `parse.ts`.
  */
-import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { readFileSync, readdirSync, existsSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CgroupFacts, KernelFacts, ProcessFacts } from './facts.ts';
+import type { KernelFacts, ProcessFacts } from './facts.ts';
+import { readCgroup } from './cgroup.ts';
 import {
   parseBracketChoice,
-  parseCgroupLimit,
   parseInteger,
   parseKeyValueKb,
-  parseProcCgroup,
   parseProcessStatus,
   parseSmaps,
   parseSpaceSeparated,
@@ -36,6 +35,15 @@ export class HostFs {
 
   exists(absolute: string): boolean {
     return existsSync(this.path(absolute));
+  }
+
+  /** The target of a symbolic link, e.g. `/proc/PID/ns/net` -> `net:[4026531840]`. */
+  readLink(absolute: string): string | undefined {
+    try {
+      return readlinkSync(this.path(absolute));
+    } catch {
+      return undefined;
+    }
   }
 
   list(absolute: string): string[] {
@@ -124,38 +132,6 @@ export function readProcessCommand(fs: HostFs, pid: number): string | undefined 
   return fs.read(`/proc/${pid}/comm`)?.trim();
 }
 
-/** The memory controller's files: cgroup v1 and v2 name them differently. */
-const CGROUP_MEMORY_FILES = {
-  1: { limit: 'memory.limit_in_bytes', usage: 'memory.usage_in_bytes', events: 'memory.oom_control' },
-  2: { limit: 'memory.max', usage: 'memory.current', events: 'memory.events' },
-} as const;
-
-function readCgroupMemory(fs: HostFs, version: 1 | 2, path: string, dir: string): CgroupFacts {
-  const files = CGROUP_MEMORY_FILES[version];
-  return {
-    version,
-    path,
-    memoryLimit: parseCgroupLimit(fs.read(join(dir, files.limit))),
-    memoryUsage: parseInteger(fs.read(join(dir, files.usage))),
-    // Both files carry an `oom_kill N` line (v1 since kernel 4.13).
-    oomKills: parseSpaceSeparated(fs.read(join(dir, files.events)) ?? '').get('oom_kill'),
-  };
-}
-
-export function readCgroup(fs: HostFs, pid: number): CgroupFacts | undefined {
-  const membership = parseProcCgroup(fs.read(`/proc/${pid}/cgroup`) ?? '');
-  if (membership.v1MemoryPath !== undefined) {
-    const dir = join('/sys/fs/cgroup/memory', membership.v1MemoryPath);
-    if (fs.exists(dir)) return readCgroupMemory(fs, 1, membership.v1MemoryPath, dir);
-  }
-  if (membership.v2Path !== undefined) {
-    const base = fs.exists('/sys/fs/cgroup/cgroup.controllers') ? '/sys/fs/cgroup' : '/sys/fs/cgroup/unified';
-    const dir = join(base, membership.v2Path);
-    if (fs.exists(join(dir, 'memory.max')) || fs.exists(join(dir, 'memory.current'))) return readCgroupMemory(fs, 2, membership.v2Path, dir);
-  }
-  return undefined;
-}
-
 /** How often `smaps` may be walked (it makes the kernel walk page tables: real CPU on a big Redis). */
 export const SMAPS_MIN_INTERVAL_MS = 60_000;
 
@@ -199,7 +175,7 @@ export function readProcessFacts(
     }
   }
 
-  const { name: _name, ...fromStatus } = status;
+  const { name: _name, nsPids: _nsPids, parentPid: _parentPid, ...fromStatus } = status;
   return {
     pid,
     ...fromStatus,

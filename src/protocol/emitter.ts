@@ -4,7 +4,8 @@
  * BEGIN after the first carries the microseconds since the previous one.
  */
 import type { ChartDef } from '../../charts/catalog.ts';
-import { chartData, chartDefinition, type ChartLabel, type ChartValues } from './writer.ts';
+import { chartData, chartDefinition, chartObsolete } from './writer.ts';
+import type { ChartLabel, ChartValues } from '../model/chart-values.ts';
 
 export class ProtocolEmitter {
   private readonly defined = new Map<string, string>();
@@ -22,6 +23,18 @@ export class ProtocolEmitter {
     if (this.defined.get(key) === signature) return '';
     this.defined.set(key, signature);
     return chartDefinition(type, chart, this.updateEvery, module, labels);
+  }
+
+  /** Marks every chart defined under `type` obsolete and forgets it; '' when none was. */
+  obsoleteType(type: string, charts: readonly ChartDef[], module: string): string {
+    let out = '';
+    for (const chart of charts) {
+      const key = `${type}.${chart.id}`;
+      if (!this.defined.delete(key)) continue;
+      this.lastSentUs.delete(key);
+      out += chartObsolete(type, chart, this.updateEvery, module);
+    }
+    return out;
   }
 
   data(type: string, chart: ChartDef, values: ChartValues, nowUs: number): string {

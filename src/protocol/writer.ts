@@ -5,19 +5,28 @@
  */
 import type { ChartDef, DimensionDef } from '../../charts/catalog.ts';
 import { PLUGIN_NAME } from '../../charts/catalog.ts';
+import type { ChartLabel, ChartValues } from '../model/chart-values.ts';
 
 /** Netdata splits on spaces and honours '…' or "…" quoting; a quote inside a value cannot be escaped. */
 export function quote(value: string): string {
   return `'${value.replace(/['"\\\r\n]/g, ' ').trim()}'`;
 }
 
-export interface ChartLabel {
-  name: string;
-  value: string;
-}
 
 /** Label source 1 = auto (RRDLABEL_SRC_AUTO). */
 const LABEL_SOURCE_AUTO = 1;
+
+function chartLine(type: string, chart: ChartDef, updateEvery: number, module: string, options: string): string {
+  return (
+    `CHART ${type}.${chart.id} '' ${quote(chart.title)} ${quote(chart.units)} ${quote(chart.family)} ` +
+    `${quote(chart.context)} ${chart.type} ${chart.priority} ${updateEvery} '${options}' ${quote(PLUGIN_NAME)} ${quote(module)}\n`
+  );
+}
+
+/** Tells Netdata a chart is gone (its Redis went away): it stops being shown and is cleaned up later. */
+export function chartObsolete(type: string, chart: ChartDef, updateEvery: number, module: string): string {
+  return chartLine(type, chart, updateEvery, module, 'obsolete');
+}
 
 export function chartDefinition(
   type: string,
@@ -26,9 +35,7 @@ export function chartDefinition(
   module: string,
   labels: readonly ChartLabel[] = [],
 ): string {
-  let out =
-    `CHART ${type}.${chart.id} '' ${quote(chart.title)} ${quote(chart.units)} ${quote(chart.family)} ` +
-    `${quote(chart.context)} ${chart.type} ${chart.priority} ${updateEvery} '' ${quote(PLUGIN_NAME)} ${quote(module)}\n`;
+  let out = chartLine(type, chart, updateEvery, module, '');
   for (const label of labels) {
     out += `CLABEL ${quote(label.name)} ${quote(label.value)} ${LABEL_SOURCE_AUTO}\n`;
   }
@@ -44,8 +51,6 @@ function dimensionLine(dim: DimensionDef): string {
   );
 }
 
-/** Values per dimension id in the chart's display units; undefined or missing = a gap. */
-export type ChartValues = Readonly<Record<string, number | undefined>>;
 
 /** Netdata keeps collected values as 64-bit integers (collected_number). */
 const MAX_COLLECTED = 2 ** 62;

@@ -6,10 +6,8 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { JobConfig } from '../config/types.ts';
 import { RedisforkError, errorMessage, type ErrorCode } from '../errors.ts';
+import { CONFIG_KEYS, type RedisConfigValues } from '../model/redis-config.ts';
 
-export const CONFIG_KEYS = ['save', 'stop-writes-on-bgsave-error', 'appendonly', 'disable-thp', 'maxmemory', 'oom-score-adj'] as const;
-export type ConfigKey = (typeof CONFIG_KEYS)[number];
-export type RedisConfigValues = Partial<Record<ConfigKey, string>>;
 
 /**
  * Every collection reads these. `server` (version, process_id, uptime) changes only when Redis

@@ -18,7 +18,7 @@ const WANTED = new Set([
   'total_system_memory', 'loading', 'rdb_bgsave_in_progress', 'bgsave_in_progress', 'rdb_last_bgsave_status',
   'rdb_last_cow_size', 'rdb_changes_since_last_save', 'changes_since_last_save', 'aof_enabled', 'aof_rewrite_in_progress',
   'aof_last_bgrewrite_status', 'aof_last_write_status', 'aof_last_cow_size', 'module_fork_in_progress',
-  'module_fork_last_cow_size', 'current_cow_size', 'latest_fork_usec', 'total_forks',
+  'module_fork_last_cow_size', 'current_cow_size', 'current_cow_peak', 'latest_fork_usec', 'total_forks', 'tcp_port',
 ]);
 
 /**
@@ -56,6 +56,8 @@ export interface RedisInfo {
   processId: number | undefined;
   uptimeSeconds: number | undefined;
   executable: string | undefined;
+  /** The port Redis listens on as it sees it (inside its container: not the published one). */
+  tcpPort: number | undefined;
 
   usedMemory: number | undefined;
   usedMemoryRss: number | undefined;
@@ -75,6 +77,8 @@ export interface RedisInfo {
   moduleForkInProgress: boolean | undefined;
   moduleForkLastCowSize: number | undefined;
   currentCowSize: number | undefined;
+  /** Redis 7.0+: the largest copy-on-write of the running child so far. */
+  currentCowPeak: number | undefined;
 
   latestForkUsec: number | undefined;
   totalForks: number | undefined;
@@ -133,6 +137,7 @@ export function toRedisInfo(f: InfoFields): RedisInfo {
     processId: num(f, 'process_id'),
     uptimeSeconds: num(f, 'uptime_in_seconds'),
     executable: f.get('executable') || undefined,
+    tcpPort: num(f, 'tcp_port'),
 
     usedMemory: num(f, 'used_memory'),
     usedMemoryRss: num(f, 'used_memory_rss'),
@@ -153,6 +158,7 @@ export function toRedisInfo(f: InfoFields): RedisInfo {
     moduleForkInProgress: flag(f, 'module_fork_in_progress'),
     moduleForkLastCowSize: num(f, 'module_fork_last_cow_size'),
     currentCowSize: num(f, 'current_cow_size'),
+    currentCowPeak: num(f, 'current_cow_peak'),
 
     latestForkUsec: num(f, 'latest_fork_usec'),
     totalForks: num(f, 'total_forks'),

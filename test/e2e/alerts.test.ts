@@ -112,8 +112,8 @@ describe('alert pack in a real Netdata 1.37', () => {
     assert.deepEqual(errors.filter((l) => !/unknown key 'summary'/.test(l)), []);
   });
 
-  it('has all twelve templates, each with class, type, component, units, every, delay, to: dba and an info', () => {
-    assert.equal(TEMPLATES.length, 12);
+  it('has all thirteen templates, each with class, type, component, units, every, delay, to: dba and an info', () => {
+    assert.equal(TEMPLATES.length, 13);
     for (const block of HEALTH.split(/\n\s*\n/).filter((b) => /template:/.test(b))) {
       for (const key of ['on', 'class', 'type', 'component', 'units', 'every', 'delay', 'to', 'info', 'summary']) {
         assert.match(block, new RegExp(`^\\s*${key}:`, 'm'), `${block.split('\n')[0]} lacks ${key}`);

@@ -10,7 +10,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { INSTANCE_CHARTS, instanceChartType } from '../../charts/catalog.ts';
-import { chartData, chartDefinition, type ChartValues } from '../../src/protocol/writer.ts';
+import { chartData, chartDefinition } from '../../src/protocol/writer.ts';
+import type { ChartValues } from '../../src/model/chart-values.ts';
 import { THRESHOLDS } from '../../src/analysis/thresholds.ts';
 import { alarms, startNetdata, type NetdataInstance, type Alarm } from '../helpers/netdata.ts';
 import { waitFor } from '../helpers/redis-server.ts';
@@ -27,6 +28,7 @@ const below: JobValues = {
   overcommit: { overcommit_memory: 0, rss_of_ram: T.overcommitRiskRssPercent - 1 },
   commit_headroom: { headroom: T.commitHeadroomWarnPercent + 1, refused: 0 },
   rss_usage: { of_limit: T.memoryHeadroomWarnPercent - 1, of_ram: 10 },
+  save_fit: { needed: (T.saveFitWarnPercent - 1) * 1e7, limit: 100e7 },
   oom_kills: { cgroup: 0, host: 0 },
   bgsave_status: { ok: 1, failed: 0 },
   aof_rewrite_status: { ok: 1, failed: 0 },
@@ -41,6 +43,7 @@ const warn: JobValues = {
   overcommit: { overcommit_memory: 0, rss_of_ram: T.overcommitRiskRssPercent + 1 },
   commit_headroom: { headroom: T.commitHeadroomWarnPercent - 1, refused: 0 },
   rss_usage: { of_limit: T.memoryHeadroomWarnPercent + 1, of_ram: 10 },
+  save_fit: { needed: (T.saveFitWarnPercent + 1) * 1e7, limit: 100e7 },
   aof_rewrite_status: { ok: 0, failed: 1 },
   writes: { refused: 0, failure_masked: 1 },
   thp: { process_thp_enabled: 1, host_always: 1, reachable: 1 },
@@ -50,6 +53,7 @@ const crit: JobValues = {
   fork_duration: { latest_fork: T.forkLatencyCritMs + 1 },
   commit_headroom: { headroom: -50, refused: 1 },
   rss_usage: { of_limit: T.memoryHeadroomCritPercent + 1, of_ram: 10 },
+  save_fit: { needed: (T.saveFitCritPercent + 1) * 1e7, limit: 100e7 },
   oom_kills: { cgroup: 1, host: 0 },
   bgsave_status: { ok: 0, failed: 1 },
   writes: { refused: 1, failure_masked: 1 },
@@ -64,11 +68,12 @@ const EXPECTED: Record<string, Record<string, string>> = {
   warn: {
     redis_fork_latency: 'WARNING', redis_fork_latency_per_gb: 'WARNING', redis_fork_cow_ratio: 'WARNING',
     redis_fork_overcommit_risk: 'WARNING', redis_fork_commit_refused: 'WARNING', redis_fork_memory_headroom: 'WARNING',
-    redis_fork_aof_rewrite_failed: 'WARNING', redis_fork_save_masked: 'WARNING', redis_fork_thp: 'WARNING',
+    redis_fork_save_fit: 'WARNING', redis_fork_aof_rewrite_failed: 'WARNING', redis_fork_save_masked: 'WARNING', redis_fork_thp: 'WARNING',
   },
   crit: {
     redis_fork_latency: 'CRITICAL', redis_fork_latency_per_gb: 'WARNING', redis_fork_cow_ratio: 'WARNING',
     redis_fork_overcommit_risk: 'WARNING', redis_fork_commit_refused: 'CRITICAL', redis_fork_memory_headroom: 'CRITICAL',
+    redis_fork_save_fit: 'CRITICAL',
     redis_fork_oom_kill: 'CRITICAL', redis_fork_bgsave_failed: 'CRITICAL', redis_fork_writes_refused: 'CRITICAL',
     redis_fork_aof_rewrite_failed: 'WARNING', redis_fork_save_masked: 'WARNING', redis_fork_thp: 'WARNING',
   },

@@ -22,6 +22,8 @@ describe('health.d/redisfork.conf', () => {
     assert.equal(line('redis_fork_commit_refused', 'warn'), `$this != nan AND $this < ${T.commitHeadroomWarnPercent}`);
     assert.equal(line('redis_fork_memory_headroom', 'warn'), `$this > ${T.memoryHeadroomWarnPercent}`);
     assert.equal(line('redis_fork_memory_headroom', 'crit'), `$this > ${T.memoryHeadroomCritPercent}`);
+    assert.equal(line('redis_fork_save_fit', 'warn'), `$this != nan AND $this > ${T.saveFitWarnPercent}`);
+    assert.equal(line('redis_fork_save_fit', 'crit'), `$this != nan AND $this > ${T.saveFitCritPercent}`);
   });
 
   it('puts every template on a context of the catalog, using dimensions that chart has', () => {

@@ -5,7 +5,8 @@ import {
   parseBracketChoice, parseCgroupLimit, parseKeyValueKb, parseProcCgroup, parseProcessStatus, parseSmaps,
   parseStatStartTicks, parseKernelRelease,
 } from '../../src/host/parse.ts';
-import { HostFs, readKernelFacts, readProcessFacts, readCgroup, SMAPS_MIN_INTERVAL_MS } from '../../src/host/read.ts';
+import { HostFs, readKernelFacts, readProcessFacts, SMAPS_MIN_INTERVAL_MS } from '../../src/host/read.ts';
+import { readCgroup } from '../../src/host/cgroup.ts';
 import { matchesServer, decideLocality } from '../../src/host/locality.ts';
 import { parseRedisUrl } from '../../src/config/url.ts';
 import { parseRedisInfo } from '../../src/redis/info.ts';
@@ -187,7 +188,10 @@ describe('cgroup v2', () => {
         version: 2,
         path: '/system.slice/redis.service',
         memoryLimit: 536870912,
+        limitPath: '/system.slice/redis.service',
         memoryUsage: 123456789,
+        memoryHigh: undefined,
+        swapLimit: undefined,
         oomKills: 2,
       });
       writeFileSync(`${dir}/memory.max`, 'max\n');
@@ -208,13 +212,16 @@ describe('locality decision', () => {
   const info = (processId: number | undefined, uptime: number) => ({ ...parseRedisInfo(''), processId, uptimeSeconds: uptime });
 
   it('takes a pid, or a pidfile, named in the job', async () => {
-    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { mkdtempSync, mkdirSync, writeFileSync, rmSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
-    assert.deepEqual(decideLocality(fs, job(PID), info(undefined, 0)), { locality: 'local', pid: PID, reason: `pid ${PID} set in the job` });
-    const dir = mkdtempSync(`${tmpdir()}/redisfork-pidfile-`);
-    writeFileSync(`${dir}/redis.pid`, `${PID}\n`);
-    assert.equal(decideLocality(fs, job(`${dir}/redis.pid`), info(undefined, 0)).pid, PID);
-    rmSync(dir, { recursive: true, force: true });
+    assert.deepEqual(decideLocality(fs, job(PID), info(undefined, 0)), { locality: 'local', pid: PID, reason: `pid ${PID} set in the job`, container: undefined });
+    // The pidfile is read under the host root (NETDATA_HOST_PREFIX, doctor --host-root), like every host file.
+    const root = mkdtempSync(`${tmpdir()}/redisfork-pidfile-`);
+    mkdirSync(`${root}/run/redis`, { recursive: true });
+    writeFileSync(`${root}/run/redis/redis.pid`, `${PID}\n`);
+    assert.equal(decideLocality(new HostFs(root), job('/run/redis/redis.pid'), info(undefined, 0)).pid, PID);
+    assert.equal(decideLocality(fs, job('/run/redis/redis.pid'), info(999999, 10)).locality, 'remote', 'not read outside the root');
+    rmSync(root, { recursive: true, force: true });
   });
 
   it('is remote when INFO names a process this host does not have, local for a unix socket', () => {

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { instanceValues, hostValues, applicableLimit, type InstanceSnapshot } from '../../src/analysis/metrics.ts';
+import { instanceValues, hostValues, applicableLimit } from '../../src/analysis/metrics.ts';
+import type { InstanceSnapshot } from '../../src/model/instance.ts';
 import { writesRefused, failureMasked } from '../../src/analysis/persistence.ts';
 import { parseRedisInfo } from '../../src/redis/info.ts';
 import { HostFs, readKernelFacts, readProcessFacts } from '../../src/host/read.ts';

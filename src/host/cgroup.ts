@@ -1,0 +1,90 @@
+/**
+ * The memory cgroup of a process and the limit that really applies to it: the smallest along the
+ * path to the root (Kubernetes puts a pod's limit on the pod cgroup, a container's on its own; a
+ * v1 child shows "unlimited" under a limited parent). cgroup v1 and v2 (SPEC §11).
+ */
+import { join, posix } from 'node:path';
+import type { CgroupFacts } from './facts.ts';
+import type { HostFs } from './read.ts';
+import { parseCgroupLimit, parseInteger, parseProcCgroup, parseSpaceSeparated } from './parse.ts';
+
+/** The memory controller's files: cgroup v1 and v2 name them differently. */
+const FILES = {
+  1: { limit: 'memory.limit_in_bytes', usage: 'memory.usage_in_bytes', events: 'memory.oom_control', swap: 'memory.memsw.limit_in_bytes' },
+  2: { limit: 'memory.max', usage: 'memory.current', events: 'memory.events', swap: 'memory.swap.max' },
+} as const;
+
+/** Where a process's memory cgroup is: the version, its path in the hierarchy, and the mount. */
+export interface CgroupLocation {
+  version: 1 | 2;
+  path: string;
+  mount: string;
+}
+
+export function locateMemoryCgroup(fs: HostFs, pid: number): CgroupLocation | undefined {
+  const membership = parseProcCgroup(fs.read(`/proc/${pid}/cgroup`) ?? '');
+  if (membership.v1MemoryPath !== undefined) {
+    const mount = '/sys/fs/cgroup/memory';
+    if (fs.exists(join(mount, membership.v1MemoryPath))) return { version: 1, path: membership.v1MemoryPath, mount };
+  }
+  if (membership.v2Path !== undefined) {
+    const mount = fs.exists('/sys/fs/cgroup/cgroup.controllers') ? '/sys/fs/cgroup' : '/sys/fs/cgroup/unified';
+    const dir = join(mount, membership.v2Path);
+    if (fs.exists(join(dir, 'memory.max')) || fs.exists(join(dir, 'memory.current'))) return { version: 2, path: membership.v2Path, mount };
+  }
+  return undefined;
+}
+
+/** `/a/b/c` -> [`/a/b/c`, `/a/b`, `/a`, `/`]. */
+export function cgroupAncestry(path: string): string[] {
+  const out: string[] = [];
+  let current = posix.normalize(path.startsWith('/') ? path : `/${path}`);
+  for (;;) {
+    out.push(current);
+    if (current === '/') return out;
+    current = posix.dirname(current);
+  }
+}
+
+/** Reads the cgroup facts at `location`: its own OOM kills, the smallest limit above it and that cgroup's usage. */
+export function readCgroupMemory(fs: HostFs, location: CgroupLocation): CgroupFacts {
+  const files = FILES[location.version];
+  const dir = (path: string) => join(location.mount, path);
+  let limit: number | null | undefined;
+  let limitPath: string | undefined;
+  let high: number | null | undefined;
+  for (const path of cgroupAncestry(location.path)) {
+    const value = parseCgroupLimit(fs.read(join(dir(path), files.limit)));
+    if (value === undefined) continue;
+    if (limit === undefined) limit = null;
+    if (value !== null && (limit === null || value < limit)) {
+      limit = value;
+      limitPath = path;
+    }
+    if (location.version === 2) {
+      const highHere = parseCgroupLimit(fs.read(join(dir(path), 'memory.high')));
+      if (highHere !== undefined && highHere !== null && (high === undefined || high === null || highHere < high)) high = highHere;
+      else if (high === undefined && highHere === null) high = null;
+    }
+  }
+  const own = dir(location.path);
+  // The usage that the limit is compared with is the usage of the cgroup that holds it (a pod's
+  // limit counts every container in the pod).
+  const usageDir = limitPath === undefined ? own : dir(limitPath);
+  return {
+    version: location.version,
+    path: location.path,
+    memoryLimit: limit,
+    limitPath,
+    memoryUsage: parseInteger(fs.read(join(usageDir, files.usage))),
+    memoryHigh: high,
+    swapLimit: parseCgroupLimit(fs.read(join(own, files.swap))),
+    // Both files carry an `oom_kill N` line (v1 since kernel 4.13): kills in Redis's own cgroup.
+    oomKills: parseSpaceSeparated(fs.read(join(own, files.events)) ?? '').get('oom_kill'),
+  };
+}
+
+export function readCgroup(fs: HostFs, pid: number): CgroupFacts | undefined {
+  const location = locateMemoryCgroup(fs, pid);
+  return location === undefined ? undefined : readCgroupMemory(fs, location);
+}
