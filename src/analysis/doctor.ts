@@ -32,6 +32,9 @@ export interface Diagnosis {
   engine: string | undefined;
   version: string | undefined;
   locality: 'local' | 'remote' | 'unknown';
+  /** The Redis process on this host, when identified, and the container it runs in. */
+  pid?: number | undefined;
+  container?: string | undefined;
   /** Which kernel rule decides this Redis's forks, in plain words. */
   forkRule: string | undefined;
   forkVerdict: ForkVerdict | undefined;
@@ -386,6 +389,8 @@ function finish(input: DoctorInput, findings: Finding[], forkVerdict: ForkVerdic
     engine: info?.engine,
     version: info?.version,
     locality: input.locality,
+    ...(input.pid !== undefined ? { pid: input.pid } : {}),
+    ...(input.container !== undefined ? { container: describeContainer(input.container) } : {}),
     forkRule: forkVerdict?.explanation,
     forkVerdict,
     forkCharge: input.snapshot.process?.charge
