@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { freePort, startRedis, waitFor, waitForBgsave, type RedisServer } from '../helpers/redis-server.ts';
 import { alarms, bashWaitForAlarm, eventualValue, startNetdata, waitForAlarm, type NetdataInstance } from '../helpers/netdata.ts';
 import { PLUGIN, assertBuilt, runPlugin } from '../helpers/plugin.ts';
+import { ContainerLab, containerSkipReason } from '../helpers/containers.ts';
 import { canWrite, meminfoKb, overcommitSettings, overcommitSkipReason, withSysctl } from '../helpers/host-state.ts';
 
 const HEALTH = readFileSync(new URL('../../health.d/redisfork.conf', import.meta.url), 'utf8');
@@ -34,14 +35,13 @@ describe('alert pack in a real Netdata 1.37', () => {
   let unwritable: RedisServer;
   let unwritableDir: string;
   let refused: RedisServer | undefined;
-  let container: RedisServer | undefined;
+  let lab: ContainerLab | undefined;
   const overcommitSkip = overcommitSkipReason();
   const thpSkip = process.getuid?.() !== 0 ? 'not root' : !canWrite(THP) ? `${THP} is not writable here` : undefined;
   const cgroupSkip = cgroupV1MemorySkipReason();
   // Servers started later, inside their fault windows; their jobs are configured from the start.
   const late = { thpOn: 0, thpOff: 0, container: 0 };
   const lateDir = mkdtempSync(join(tmpdir(), 'redisfork-late-'));
-  const cgroupDir = `/sys/fs/cgroup/memory/redisfork-test-${process.pid}`;
 
   before(async () => {
     assertBuilt();
@@ -87,7 +87,8 @@ describe('alert pack in a real Netdata 1.37', () => {
   after(async () => {
     await netdata?.stop();
     if (unwritableDir) chmodSync(unwritableDir, 0o755);
-    await Promise.all([healthy?.stop(), masked?.stop(), unwritable?.stop(), refused?.stop(), container?.stop()]);
+    await Promise.all([healthy?.stop(), masked?.stop(), unwritable?.stop(), refused?.stop()]);
+    await lab?.cleanup();
     for (const name of ['thp_on', 'thp_off']) {
       const pidFile = join(lateDir, `${name}.pid`);
       if (existsSync(pidFile)) {
@@ -98,10 +99,6 @@ describe('alert pack in a real Netdata 1.37', () => {
           // gone already
         }
       }
-    }
-    if (existsSync(cgroupDir)) {
-      await waitFor(() => readFileSync(join(cgroupDir, 'cgroup.procs'), 'utf8').trim() === '', 5000, 'the cgroup to empty').catch(() => undefined);
-      rmdirSync(cgroupDir);
     }
     if (unwritableDir) rmSync(unwritableDir, { recursive: true, force: true });
     rmSync(lateDir, { recursive: true, force: true });
@@ -199,24 +196,51 @@ describe('alert pack in a real Netdata 1.37', () => {
     assert.match(readFileSync(join(lateDir, 'thp_on.log'), 'utf8'), /transparent huge pages/i, "Redis's own THP warning");
   });
 
-  it('goes critical when a save child is OOM-killed in a memory cgroup, and charts the cgroup limit', { skip: cgroupSkip }, async () => {
-    mkdirSync(cgroupDir);
-    container = await startRedis({
-      port: late.container,
-      wrapper: ['sh', '-c', `echo $$ > ${cgroupDir}/cgroup.procs && exec "$0" "$@"`],
-      args: ['--oom-score-adj', 'yes', '--save', '3600 1', '--stop-writes-on-bgsave-error', 'yes'],
-    });
-    const fill = spawnSync('redis-benchmark', ['-p', String(late.container), '-t', 'set', '-r', '1000000', '-d', '100', '-n', '1000000', '-P', '32', '-q'], { encoding: 'utf8', timeout: 120_000 });
+  it('the container case: save_fit CRITICAL from an earlier save, an unrelated OOM kill ignored, then the save child OOM-killed', { skip: cgroupSkip ?? containerSkipReason() }, async () => {
+    lab = new ContainerLab('e2e');
+    const ct = await lab.start({ port: late.container, args: ['--oom-score-adj', 'yes', '--save', '3600 1', '--stop-writes-on-bgsave-error', 'yes'] });
+    const benchmark = (n: number) => ['-p', String(late.container), '-t', 'set', '-r', '1000000', '-d', '100', '-n', String(n), '-P', '32', '-q'];
+    const fill = spawnSync('redis-benchmark', benchmark(1_000_000), { encoding: 'utf8', timeout: 120_000 });
     assert.equal(fill.status, 0, fill.stderr);
-    const usage = Number(readFileSync(join(cgroupDir, 'memory.usage_in_bytes'), 'utf8'));
-    const limit = usage + 24 * 1024 * 1024;
-    writeFileSync(join(cgroupDir, 'memory.limit_in_bytes'), String(limit));
-    const client = container.client();
-    const overwrite = spawn('redis-benchmark', ['-p', String(late.container), '-t', 'set', '-r', '1000000', '-d', '100', '-n', '3000000', '-P', '32', '-q'], { stdio: 'ignore' });
+    const client = ct.client();
+    // An earlier save, with writes during it: its copy-on-write is what the next save will need again.
+    let overwrite = spawn('redis-benchmark', benchmark(3_000_000), { stdio: 'ignore' });
     try {
       await new Promise((r) => setTimeout(r, 300));
       await client.bgsave();
-      await waitFor(() => /Background saving terminated by signal 9/.test(container!.log()), 60_000, 'the save child to be OOM-killed');
+      await waitForBgsave(client);
+    } finally {
+      overwrite.kill('SIGKILL');
+    }
+    const cow = Number(/rdb_last_cow_size:(\d+)/.exec(await client.info('persistence'))?.[1]);
+    assert.ok(cow > 24 * 1024 * 1024, `the earlier save copied ${cow} bytes`);
+    // Its RDB's page cache would count in the cgroup's usage; a fresh container has none.
+    rmSync(join(ct.dir, 'dump.rdb'), { force: true });
+    const usage = Number(readFileSync(join(ct.cgroupDir, 'memory.usage_in_bytes'), 'utf8'));
+    const limit = usage + 24 * 1024 * 1024;
+    writeFileSync(join(ct.cgroupDir, 'memory.limit_in_bytes'), String(limit));
+    await waitForAlarm(netdata, 'redis_fork_container.save_fit', 'redis_fork_save_fit', ['CRITICAL'], 40_000);
+
+    // An OOM kill in an unrelated cgroup next to it: not this Redis's.
+    const unrelated = join(lab.parentDir, 'unrelated');
+    mkdirSync(unrelated);
+    try {
+      writeFileSync(join(unrelated, 'memory.limit_in_bytes'), String(32 * 1024 * 1024));
+      const hog = spawnSync('sh', ['-c', `echo $$ > ${unrelated}/cgroup.procs && exec tail /dev/zero`], { timeout: 30_000 });
+      assert.equal(hog.signal, 'SIGKILL', 'the hog is OOM-killed');
+    } finally {
+      await waitFor(() => readFileSync(join(unrelated, 'cgroup.procs'), 'utf8').trim() === '', 5000, 'the hog cgroup to empty').catch(() => undefined);
+      rmdirSync(unrelated);
+    }
+    await new Promise((r) => setTimeout(r, 12_000));
+    const afterUnrelated = (await alarms(netdata))['redis_fork_container.oom_kills.redis_fork_oom_kill'];
+    assert.equal(afterUnrelated?.status, 'CLEAR', `an unrelated kill does not raise it (${JSON.stringify(afterUnrelated)})`);
+
+    overwrite = spawn('redis-benchmark', benchmark(3_000_000), { stdio: 'ignore' });
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      await client.bgsave();
+      await waitFor(() => /Background saving terminated by signal 9/.test(ct.log()), 60_000, 'the save child to be OOM-killed');
     } finally {
       overwrite.kill('SIGKILL');
     }
@@ -226,5 +250,8 @@ describe('alert pack in a real Netdata 1.37', () => {
     await waitForAlarm(netdata, 'redis_fork_container.oom_kills', 'redis_fork_oom_kill', ['CRITICAL']);
     const charted = await eventualValue(netdata, 'redis_fork_container.memory', 'limit', (v) => v !== null && Math.abs(v - limit) / limit < 1e-6);
     assert.ok(charted !== null && Math.abs(charted - limit) / limit < 1e-6, `memory chart limit ${charted} vs cgroup limit ${limit}`);
+    const doctor = await runPlugin(['doctor', '--url', ct.url, '--json'], { timeoutMs: 30_000 });
+    const oom = (JSON.parse(doctor.stdout) as { instances: { findings: { check: string; summary: string }[] }[] }).instances[0]?.findings.find((f) => f.check === 'oom_kill');
+    assert.match(oom?.summary ?? '', /save child was killed/, 'the doctor names the victim');
   });
 });
