@@ -499,9 +499,9 @@ function oomFinding(input: DoctorInput): Finding | undefined {
   if (recent === 0 && sinceCreated === 0) return undefined;
   const info = snapshot.info;
   const saveFailed = info?.rdbLastBgsaveOk === false || info?.aofLastRewriteOk === false;
-  const victim = recent === 0
-    ? undefined
-    : snapshot.restartedRecently
+  // One-shot (the doctor command) there is no window yet: the kills since the cgroup was made
+  // and the save status still tell the victim.
+  const victim = snapshot.restartedRecently
       ? 'Redis itself was killed: it restarted (its uptime went back) within the same 10 minutes, and lost what was written since its last save.'
       : saveFailed
         ? 'The save child was killed: Redis kept running and its last save failed ("Background saving terminated by signal 9" in its log).'
@@ -514,7 +514,7 @@ function oomFinding(input: DoctorInput): Finding | undefined {
     summary:
       (recent > 0
         ? `${recent} OOM kill(s) in the last 10 minutes ${snapshot.recentOomKills?.cgroup ? 'in the Redis cgroup' : 'on the host (this Redis has no memory limit of its own)'}. ${victim}`
-        : `${sinceCreated} process(es) of this cgroup were OOM-killed since it was created; during a save that is usually the fork child.`) +
+        : `${sinceCreated} process(es) of this cgroup were OOM-killed since it was created. ${victim}`) +
       (scoreAdj !== undefined && scoreAdj !== 'no' ? ` oom-score-adj is "${scoreAdj}": Redis makes the kernel prefer its save child over itself.` : ''),
     evidence: [
       ...(cgroup ? [`cgroup ${cgroup.path}: oom_kill = ${cgroup.oomKills ?? '?'}`] : []),

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { containerFromCgroupPath, containerMatches, unescapeSystemdUnit } from '../../src/host/container.ts';
+import { containerFromCgroupPath, containerMatches, unescapeSystemdUnit, type ContainerIdentity } from '../../src/host/container.ts';
 import { parseDockerName } from '../../src/host/container-names.ts';
 import { parseFibTrieLocalAddresses, parseListeningTcp, parseListeningUnix, socketInode } from '../../src/host/parse-net.ts';
 import { chooseEndpoint, discoveredJobName } from '../../src/host/discovery.ts';
@@ -23,7 +23,7 @@ const POD = '0d6f1c2e-3b4a-4c5d-8e9f-0a1b2c3d4e5f';
 const POD_SYSTEMD = POD.replace(/-/g, '_');
 
 describe('container identity from the cgroup path', () => {
-  const cases: [string, string | undefined, Partial<ReturnType<typeof containerFromCgroupPath>>][] = [
+  const cases: [string, string | undefined, Partial<ContainerIdentity>][] = [
     ['docker cgroupfs', `/docker/${ID}`, { runtime: 'docker', id: ID }],
     ['docker systemd', `/system.slice/docker-${ID}.scope`, { runtime: 'docker', id: ID }],
     ['podman cgroupfs (seen under real Podman)', `/libpod_parent/libpod-${ID}`, { runtime: 'podman', id: ID }],
