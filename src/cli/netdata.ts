@@ -20,6 +20,11 @@ export const REDETECT_MS = 10_000;
 /** How often it looks again for new and vanished servers once it has found some (SPEC §11). */
 export const REDISCOVER_MS = 60_000;
 
+function rediscoverMs(env: NodeJS.ProcessEnv = process.env): number {
+  const seconds = Number(env.REDISFORK_REDISCOVER_SECONDS);
+  return Number.isFinite(seconds) && seconds >= 1 ? seconds * 1000 : REDISCOVER_MS;
+}
+
 export interface NetdataModeOptions extends SourceOptions {
   updateEvery: number;
   once: boolean;
@@ -71,7 +76,7 @@ export async function runNetdataMode(options: NetdataModeOptions, logger: Logger
 
   const hostFs = new HostFs();
   if (!hostPidsVisible(hostFs)) {
-    logger.warn({ host_prefix: hostFs.root }, `the processes under ${hostFs.root}/proc are not this host's PID namespace: Redis in other containers cannot be tied to their processes; run Netdata with the host PID namespace (docker run --pid=host; Kubernetes hostPID: true)`);
+    logger.warn({ host_prefix: hostFs.root }, `${hostFs.root}/proc is not a /proc of this host's PID namespace: Redis in containers cannot be tied to their processes; mount the host's /proc at ${hostFs.root}/proc and run Netdata with the host PID namespace (docker run --pid=host; Kubernetes hostPID: true)`);
   }
   collector = new Collector(config, { hostFs, logger, updateEvery: config.updateEvery, once: options.once });
   if (options.once) {
@@ -99,7 +104,7 @@ export async function runNetdataMode(options: NetdataModeOptions, logger: Logger
   // every REDETECT_MS until one answers.
   let lastDetection = Date.now();
   while (!stopping) {
-    const detectEvery = collector.jobs.length === 0 ? REDETECT_MS : REDISCOVER_MS;
+    const detectEvery = collector.jobs.length === 0 ? Math.min(REDETECT_MS, rediscoverMs()) : rediscoverMs();
     if (config.source === 'autodetect' && Date.now() - lastDetection >= detectEvery) {
       lastDetection = Date.now();
       const found = await autodetect(config.updateEvery, logger, hostFs);

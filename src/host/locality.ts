@@ -124,11 +124,11 @@ function isHostProcess(fs: HostFs, pid: number): boolean {
 }
 
 /**
- * Netdata in a container sees other containers' processes only in the host's PID namespace
- * (SPEC §11). With a host prefix, our own pid must be there and be us.
+ * Netdata in a container sees other containers' processes only through a /proc of the host's PID
+ * namespace (SPEC §11). `/proc/self` in a procfs resolves only for a reader inside that procfs's
+ * PID namespace or one below it: it does not resolve where the prefix holds no /proc, or the /proc
+ * of another container.
  */
-export function hostPidsVisible(fs: HostFs, selfStat: string | undefined = new HostFs('').read('/proc/self/stat')): boolean {
-  if (fs.root === '') return true;
-  const seen = fs.read(`/proc/${process.pid}/stat`);
-  return seen !== undefined && selfStat !== undefined && seen.split(' ')[21] === selfStat.split(' ')[21];
+export function hostPidsVisible(fs: HostFs): boolean {
+  return fs.root === '' || fs.readLink('/proc/self') !== undefined;
 }

@@ -67,7 +67,7 @@ let labCount = 0;
 export class ContainerLab {
   /** Parent of every container cgroup of this lab: a Kubernetes-like pod level where a limit may sit. */
   readonly parentDir: string;
-  private readonly containers: LabContainer[] = [];
+  private readonly cleanups: { cgroupDir: string; stop: () => Promise<void> }[] = [];
   private readonly namespaces: string[] = [];
   private readonly subnet = 100 + ((process.pid + labCount++) % 100);
 
@@ -121,12 +121,27 @@ export class ContainerLab {
     });
     const unsharePid = child.pid ?? 0;
     let hostPid = 0;
+    // Registered before anything can fail, so that cleanup() stops it whatever happens next.
+    const stop = async () => {
+      for (const client of clients) client.disconnect();
+      for (const pid of [unsharePid, hostPid]) {
+        if (pid <= 0) continue;
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      await waitFor(() => !existsSync(`/proc/${hostPid}`) && !existsSync(`/proc/${unsharePid}`), 5000, 'the container to stop').catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    };
+    this.cleanups.push({ cgroupDir, stop });
+    const clients: Redis[] = [];
     await waitFor(() => {
       const children = readFileSync(`/proc/${unsharePid}/task/${unsharePid}/children`, 'utf8').trim();
       hostPid = Number(children.split(/\s+/)[0] ?? 0);
       return hostPid > 0 && /redis-server/.test(readFileSync(`/proc/${hostPid}/comm`, 'utf8'));
     }, 10_000, 'redis-server to start in its PID namespace');
-    const clients: Redis[] = [];
     const connect = () => {
       const client = new Redis({ host, port: options.port, protocol: 2, maxRetriesPerRequest: 1, enableReadyCheck: false, lazyConnect: true, retryStrategy: () => null } as never);
       client.on('error', () => undefined);
@@ -138,8 +153,8 @@ export class ContainerLab {
       try {
         await probe.connect();
         return (await probe.ping()) === 'PONG';
-      } catch {
-        return false;
+      } catch (err) {
+        return /NOAUTH/.test(String(err));
       } finally {
         probe.disconnect();
       }
@@ -159,27 +174,15 @@ export class ContainerLab {
         return client;
       },
       log: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''),
-      stop: async () => {
-        for (const client of clients) client.disconnect();
-        for (const pid of [unsharePid, hostPid]) {
-          try {
-            process.kill(pid, 'SIGKILL');
-          } catch {
-            // already gone
-          }
-        }
-        await waitFor(() => !existsSync(`/proc/${hostPid}`) && !existsSync(`/proc/${unsharePid}`), 5000, 'the container to stop').catch(() => undefined);
-        rmSync(dir, { recursive: true, force: true });
-      },
+      stop,
     };
-    this.containers.push(container);
     return container;
   }
 
   /** Stops every container, removes the cgroups (deepest first), the namespaces and their veths. */
   async cleanup(): Promise<void> {
-    for (const container of this.containers) await container.stop();
-    for (const container of this.containers) removeCgroup(container.cgroupDir);
+    for (const { stop } of this.cleanups) await stop();
+    for (const { cgroupDir } of this.cleanups) removeCgroup(cgroupDir);
     removeCgroup(join(this.parentDir, 'docker'));
     removeCgroup(this.parentDir);
     for (const ns of this.namespaces) {
@@ -193,7 +196,16 @@ export class ContainerLab {
   }
 }
 
+/** Removes a cgroup; anything of ours still in it (a test that failed half-way) is killed first. */
 function removeCgroup(dir: string): void {
+  if (!existsSync(dir)) return;
+  for (const pid of readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
+    try {
+      process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
   for (let attempt = 0; attempt < 50 && existsSync(dir); attempt++) {
     try {
       rmdirSync(dir);

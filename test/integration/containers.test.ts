@@ -11,7 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ContainerLab, containerSkipReason, type LabContainer } from '../helpers/containers.ts';
 import { freePort } from '../helpers/redis-server.ts';
-import { runPlugin } from '../helpers/plugin.ts';
+import { PLUGIN, RunningPlugin, runPlugin } from '../helpers/plugin.ts';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { parseProtocol, displayValue } from '../helpers/protocol.ts';
 
 const MIB = 1024 * 1024;
@@ -91,6 +93,75 @@ describe('Redis in containers on this host', { skip }, () => {
       assert.match(out.stderr, new RegExp(`redis://${container.host.replace(/\./g, '\\.')}:${container.port}`), 'reached at its namespace\'s address');
     } finally {
       rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
+  it('charts a container whose Redis needs a password as auth_failed, and names it once in the log with the job to add', async () => {
+    const container = await lab.start({ port: await freePort(), args: ['--requirepass', 'not-for-the-log-7f3a'] });
+    const empty = mkdtempSync(join(tmpdir(), 'redisfork-noconf-'));
+    try {
+      const out = await once([], { NETDATA_USER_CONFIG_DIR: empty, NETDATA_STOCK_CONFIG_DIR: empty });
+      const job = `redis_fork_${container.shortId}_${container.port}`;
+      assert.equal(displayValue(out, `${job}.state`, 'auth_failed'), 1, out.stderr);
+      const lines = out.stderr.split('\n').filter((l) => l.includes('needs a password') && l.includes(container.shortId));
+      assert.equal(lines.length, 1, out.stderr);
+      assert.match(lines[0]!, new RegExp(`process ${container.hostPid} in docker container ${container.shortId}`));
+      assert.match(lines[0]!, /password_file/);
+      assert.doesNotMatch(out.stderr, /not-for-the-log-7f3a/);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+      await container.stop();
+    }
+  });
+
+  it('in Netdata mode, charts a container that appears and marks the charts of one that goes obsolete', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'redisfork-noconf-'));
+    const first = await lab.start({ port: await freePort() });
+    const plugin = new RunningPlugin(['1'], { NETDATA_USER_CONFIG_DIR: empty, NETDATA_STOCK_CONFIG_DIR: empty, REDISFORK_REDISCOVER_SECONDS: '2' });
+    try {
+      const firstType = `redis_fork_${first.shortId}_${first.port}`;
+      await plugin.waitForStdout((out) => out.includes(`BEGIN ${firstType}.state`));
+      const second = await lab.start({ port: await freePort() });
+      const secondType = `redis_fork_${second.shortId}_${second.port}`;
+      await plugin.waitForStdout((out) => out.includes(`BEGIN ${secondType}.state`), 20_000);
+      await first.stop();
+      await plugin.waitForStdout((out) => new RegExp(`CHART ${firstType}\\.state .*'obsolete'`).test(out), 20_000);
+      const obsoleteAt = plugin.stdout.lastIndexOf(`CHART ${firstType}.state`);
+      // Two more iterations: the gone server gets no data after its charts went obsolete.
+      await plugin.waitForStdout((out) => out.slice(obsoleteAt).split(`BEGIN ${secondType}.state`).length > 2, 5000);
+      assert.ok(!plugin.stdout.slice(obsoleteAt).includes(`BEGIN ${firstType}.`), 'no data for the gone server after obsolete');
+      assert.ok(plugin.stdout.lastIndexOf(`BEGIN ${secondType}.state`) > plugin.stdout.lastIndexOf(`CHART ${firstType}.state`), 'the other keeps going');
+    } finally {
+      await plugin.stop();
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
+  it('with NETDATA_HOST_PREFIX (Netdata in a container with the host\'s /proc and /sys): the same result; without the host\'s /proc, the doctor says what to add', async () => {
+    const container = await lab.start({ port: await freePort() });
+    const prefix = mkdtempSync(join(tmpdir(), 'redisfork-hostprefix-'));
+    mkdirSync(join(prefix, 'proc'));
+    mkdirSync(join(prefix, 'sys'));
+    try {
+      // A private mount namespace: the binds vanish with it. The plugin runs in a PID namespace of
+      // its own, as in a container, and sees the host only under the prefix.
+      const inside = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c',
+        `mount --rbind /proc ${prefix}/proc && mount --rbind /sys ${prefix}/sys && exec unshare --pid --fork --kill-child --mount-proc env NETDATA_HOST_PREFIX=${prefix} ${PLUGIN} doctor --json --url ${container.url}`,
+      ], { encoding: 'utf8', timeout: 30_000 });
+      assert.ok(inside.stdout.startsWith('{'), inside.stderr);
+      const seen = (JSON.parse(inside.stdout) as { instances: { pid?: number; locality: string }[] }).instances[0];
+      assert.equal(seen?.locality, 'local', inside.stderr);
+      assert.equal(seen?.pid, container.hostPid, 'the host pid, read under the prefix');
+
+      const hidden = await runPlugin(['doctor', '--json', '--url', container.url], { env: { NETDATA_HOST_PREFIX: prefix }, timeoutMs: 30_000 });
+      const report = JSON.parse(hidden.stdout) as { instances: { locality: string; findings: { check: string; summary: string; remedy: string[] }[] }[] };
+      assert.equal(report.instances[0]?.locality, 'remote');
+      const commit = report.instances[0]?.findings.find((f) => f.check === 'fork_commit');
+      assert.match(commit?.summary ?? '', /host PID namespace/);
+      assert.match((commit?.remedy ?? []).join('\n'), /--pid=host[\s\S]*hostPID: true/);
+    } finally {
+      rmSync(prefix, { recursive: true, force: true });
+      await container.stop();
     }
   });
 });
