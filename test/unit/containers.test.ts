@@ -16,6 +16,9 @@ import { cgroupAncestry, readCgroup } from '../../src/host/cgroup.ts';
 import { HostFs } from '../../src/host/read.ts';
 import { parseProcessStatus } from '../../src/host/parse.ts';
 import { CowHistory, saveNeeds } from '../../src/analysis/save-fit.ts';
+import { decideLocality } from '../../src/host/locality.ts';
+import { parseRedisUrl } from '../../src/config/url.ts';
+import type { JobConfig } from '../../src/config/types.ts';
 import { parseRedisInfo } from '../../src/redis/info.ts';
 
 const ID = 'a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90';
@@ -224,5 +227,51 @@ describe('the memory limit that applies, on cgroup trees as runtimes lay them ou
     });
     assert.equal(readCgroup(fs, 9)?.memoryLimit, null);
     assert.deepEqual(cgroupAncestry('/a/b'), ['/a/b', '/a', '/']);
+  });
+});
+
+describe('locality across PID namespaces, on a /proc tree', () => {
+  const ID2 = 'ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100';
+  const root = mkdtempSync(join(tmpdir(), 'redisfork-proctree-'));
+  after(() => rmSync(root, { recursive: true, force: true }));
+  const write = (path: string, content: string) => {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), content);
+  };
+  const listen = (port: number) => `  sl  local_address rem_address   st\n   0: 00000000:${port.toString(16).toUpperCase().padStart(4, '0')} 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 ${port} 1\n`;
+  // Two containers whose Redis are both PID 1, 100 s old, sharing one network namespace (a pod)
+  // where both 6379 and 6380 listen; their fds are not readable, so the namespace's table is all there is.
+  write('/proc/uptime', '1000.00 1900.00\n');
+  for (const [pid, id] of [[101, ID], [102, ID2]] as const) {
+    write(`/proc/${pid}/comm`, 'redis-server\n');
+    write(`/proc/${pid}/status`, `Name:\tredis-server\nPPid:\t50\nNSpid:\t${pid}\t1\n`);
+    write(`/proc/${pid}/stat`, `${pid} (redis-server) S 50 ${'0 '.repeat(15)}1 0 90000 0\n`);
+    write(`/proc/${pid}/cgroup`, `4:memory:/docker/${id}\n`);
+    write(`/proc/${pid}/net/tcp`, listen(6379) + listen(6380).split('\n')[1] + '\n');
+    mkdirSync(join(root, `/sys/fs/cgroup/memory/docker/${id}`), { recursive: true });
+  }
+  const fs = new HostFs(root);
+  const job = (extra: Partial<JobConfig> = {}): JobConfig => ({
+    name: 'j', displayUrl: 'redis://127.0.0.1:6379', target: parseRedisUrl('redis://127.0.0.1:6379').target, username: undefined,
+    password: undefined, passwordSource: 'none', db: 0, tls: undefined, timeoutMs: 1000, pid: 'auto', ...extra,
+  });
+  const info = (tcpPort: number) => ({ ...parseRedisInfo(''), processId: 1, uptimeSeconds: 100, tcpPort });
+
+  it('lists every process that fits when nothing tells them apart: local, no process, the candidates named', () => {
+    const decision = decideLocality(fs, job(), info(6379));
+    assert.equal(decision.locality, 'local');
+    assert.equal(decision.pid, undefined);
+    assert.deepEqual(decision.candidates?.map((c) => c.pid), [101, 102]);
+    assert.match(decision.reason, /set pid: or container:/);
+  });
+  it('takes the one the job names with container: (id prefix)', () => {
+    const decision = decideLocality(fs, job({ container: ID2.slice(0, 12) }), info(6379));
+    assert.equal(decision.pid, 102);
+    assert.equal(decision.container?.id, ID2);
+  });
+  it('is remote when no process there listens on INFO\'s tcp_port, or its age disagrees', () => {
+    assert.equal(decideLocality(fs, job(), info(7000)).locality, 'remote');
+    assert.equal(decideLocality(fs, job(), { ...info(6379), uptimeSeconds: 5000 }).locality, 'remote');
+    assert.equal(decideLocality(fs, job({ container: 'nosuch' }), info(6379)).locality, 'remote');
   });
 });

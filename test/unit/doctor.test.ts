@@ -104,7 +104,35 @@ describe('doctor', () => {
     assert.equal(headroom.title, 'Memory vs the container limit');
     assert.notEqual(headroom.verdict, 'ok');
     assert.match(headroom.summary, /OOM-killed/);
-    assert.equal(find(d, 'oom_kill')?.verdict, 'warning');
+    assert.equal(find(d, 'oom_kill')?.verdict, 'warning', 'a kill since the cgroup was made, none in the window');
+  });
+
+  it('in a container: names the host pid, says overcommit is the host\'s, and whether the next save fits, with the knob', () => {
+    const container = { runtime: 'docker' as const, id: 'ab'.repeat(32), name: 'cache', podUid: undefined };
+    const base = input({ container, pid: 4711, p: { cgroup: { version: 1, path: `/docker/${'ab'.repeat(32)}`, memoryLimit: 2 * GiB + 50 * MiB, limitPath: `/docker/${'ab'.repeat(32)}`, memoryUsage: 2 * GiB, oomKills: 0 } } });
+    const d = diagnose({ ...base, snapshot: { ...base.snapshot, cowEstimate: 300 * MiB } });
+    assert.equal(d.pid, 4711);
+    assert.match(d.container ?? '', /docker container cache \(ababababab/);
+    assert.match(find(d, 'container')!.summary, /process 4711 on this host[\s\S]*those of the host/);
+    const fit = find(d, 'save_fit')!;
+    assert.equal(fit.verdict, 'critical');
+    assert.match(fit.summary, /needs about 2348 MiB: RSS 2048 MiB \+ 300 MiB/);
+    assert.match(fit.summary, /250 MiB more than the limit/);
+    assert.match(fit.remedy[0] ?? '', /^docker update --memory \d+m --memory-swap \d+m abababababab$/);
+    const pod = diagnose({ ...base, container: { ...container, runtime: 'containerd', podUid: 'p-1' }, snapshot: { ...base.snapshot, cowEstimate: 300 * MiB } });
+    assert.match(find(pod, 'save_fit')!.remedy[0] ?? '', /resources\.limits\.memory/);
+    assert.match(find(pod, 'container')!.summary, /Kubernetes node/);
+    const unknown = diagnose({ ...base, snapshot: { ...base.snapshot, cowEstimate: undefined } });
+    assert.match(find(unknown, 'save_fit')!.summary, /worst case[\s\S]*4096 MiB/);
+  });
+
+  it('after an OOM kill, tells a killed save child from a killed Redis', () => {
+    const cgroup = { version: 2 as const, path: '/redis', memoryLimit: 4 * GiB, memoryUsage: 2 * GiB, oomKills: 1 };
+    const child = diagnose({ ...input({ p: { cgroup } }), snapshot: { ...input({ p: { cgroup } }).snapshot, recentOomKills: { cgroup: 1, host: 0 } } });
+    assert.equal(find(child, 'oom_kill')?.verdict, 'critical');
+    assert.match(find(child, 'oom_kill')!.summary, /save child was killed/);
+    const restarted = diagnose({ ...input({ p: { cgroup } }), snapshot: { ...input({ p: { cgroup } }).snapshot, recentOomKills: { cgroup: 1, host: 0 }, restartedRecently: true } });
+    assert.match(find(restarted, 'oom_kill')!.summary, /Redis itself was killed/);
   });
 
   it('says kernel facts are unknown for a remote Redis', () => {
