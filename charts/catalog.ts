@@ -33,8 +33,33 @@ export interface ChartDef {
   readonly dimensions: readonly DimensionDef[];
   /** Charts that carry fork data: not defined for engines that never fork (Dragonfly). */
   readonly forkData?: boolean;
-  /** Charts that need this host's procfs: only for a Redis running on this host. */
-  readonly localOnly?: boolean;
+  /** What must be known before the chart applies to an instance (see `chartApplies`). */
+  readonly needs: ChartNeeds;
+}
+
+/**
+ * `nothing`: always (the state chart). `info`: once Redis answered INFO. `host`: a Redis on this
+ * host (its kernel facts apply even when its process is unknown, e.g. a unix socket). `process`:
+ * its process on this host is identified.
+ */
+export type ChartNeeds = 'nothing' | 'info' | 'host' | 'process';
+
+/** What is known of an instance when its charts are chosen. */
+export interface InstanceKnowledge {
+  hasInfo: boolean;
+  engineForks: boolean;
+  local: boolean;
+  hasProcess: boolean;
+}
+
+/** The rule that decides which charts an instance gets: data here, not code in the collector. */
+export function chartApplies(chart: ChartDef, known: InstanceKnowledge): boolean {
+  if (chart.needs === 'nothing') return true;
+  if (!known.hasInfo) return false;
+  if (chart.forkData && !known.engineForks) return false;
+  if (chart.needs === 'host') return known.local;
+  if (chart.needs === 'process') return known.local && known.hasProcess;
+  return true;
 }
 
 export const PLUGIN_NAME = 'redisfork.plugin';
@@ -42,9 +67,9 @@ export const INSTANCE_TYPE_PREFIX = 'redis_fork_';
 export const HOST_CHART_TYPE = 'redis_fork_host';
 const PRIORITY_BASE = 70_000;
 
-const okFailed = (): DimensionDef[] => [{ id: 'ok' }, { id: 'failed' }];
+const okFailed = () => [{ id: 'ok' }, { id: 'failed' }] as const;
 
-export const INSTANCE_CHARTS: readonly ChartDef[] = [
+const INSTANCE_CATALOG = [
   {
     id: 'state',
     context: 'redis.fork_instance_state',
@@ -54,6 +79,7 @@ export const INSTANCE_CHARTS: readonly ChartDef[] = [
     type: 'line',
     priority: PRIORITY_BASE,
     dimensions: [{ id: 'up' }, { id: 'loading' }, { id: 'slow' }, { id: 'down' }, { id: 'auth_failed' }],
+    needs: 'nothing',
   },
   {
     id: 'fork_duration',
@@ -65,6 +91,7 @@ export const INSTANCE_CHARTS: readonly ChartDef[] = [
     priority: PRIORITY_BASE + 1,
     dimensions: [{ id: 'latest_fork', divisor: 1000 }],
     forkData: true,
+    needs: 'info',
   },
   {
     id: 'fork_time_per_gb',
@@ -76,6 +103,7 @@ export const INSTANCE_CHARTS: readonly ChartDef[] = [
     priority: PRIORITY_BASE + 2,
     dimensions: [{ id: 'per_gb', divisor: 1000 }],
     forkData: true,
+    needs: 'info',
   },
   {
     id: 'forks',
@@ -87,6 +115,7 @@ export const INSTANCE_CHARTS: readonly ChartDef[] = [
     priority: PRIORITY_BASE + 3,
     dimensions: [{ id: 'forks', algorithm: 'incremental' }],
     forkData: true,
+    needs: 'info',
   },
   {
     id: 'fork_in_progress',
@@ -98,6 +127,7 @@ export const INSTANCE_CHARTS: readonly ChartDef[] = [
     priority: PRIORITY_BASE + 4,
     dimensions: [{ id: 'rdb_bgsave' }, { id: 'aof_rewrite' }, { id: 'module' }],
     forkData: true,
+    needs: 'info',
   },
   {
     id: 'cow_size',
@@ -109,6 +139,7 @@ export const INSTANCE_CHARTS: readonly ChartDef[] = [
     priority: PRIORITY_BASE + 10,
     dimensions: [{ id: 'rdb' }, { id: 'aof_rewrite' }, { id: 'module' }, { id: 'current' }],
     forkData: true,
+    needs: 'info',
   },
   {
     id: 'cow_ratio',
@@ -120,6 +151,7 @@ export const INSTANCE_CHARTS: readonly ChartDef[] = [
     priority: PRIORITY_BASE + 11,
     dimensions: [{ id: 'rdb', divisor: 100 }, { id: 'aof_rewrite', divisor: 100 }, { id: 'max', divisor: 100 }],
     forkData: true,
+    needs: 'info',
   },
   {
     id: 'memory',
@@ -130,6 +162,7 @@ export const INSTANCE_CHARTS: readonly ChartDef[] = [
     type: 'line',
     priority: PRIORITY_BASE + 20,
     dimensions: [{ id: 'rss' }, { id: 'used' }, { id: 'limit' }],
+    needs: 'info',
   },
   {
     id: 'rss_usage',
@@ -140,6 +173,7 @@ export const INSTANCE_CHARTS: readonly ChartDef[] = [
     type: 'line',
     priority: PRIORITY_BASE + 21,
     dimensions: [{ id: 'of_limit', divisor: 100 }, { id: 'of_ram', divisor: 100 }],
+    needs: 'info',
   },
   {
     id: 'save_fit',
@@ -151,6 +185,7 @@ export const INSTANCE_CHARTS: readonly ChartDef[] = [
     priority: PRIORITY_BASE + 22,
     dimensions: [{ id: 'needed' }, { id: 'limit' }],
     forkData: true,
+    needs: 'info',
   },
   {
     id: 'commit_charge',
@@ -162,7 +197,7 @@ export const INSTANCE_CHARTS: readonly ChartDef[] = [
     priority: PRIORITY_BASE + 30,
     dimensions: [{ id: 'needed' }, { id: 'room' }],
     forkData: true,
-    localOnly: true,
+    needs: 'process',
   },
   {
     id: 'commit_headroom',
@@ -174,7 +209,7 @@ export const INSTANCE_CHARTS: readonly ChartDef[] = [
     priority: PRIORITY_BASE + 31,
     dimensions: [{ id: 'headroom', divisor: 100 }, { id: 'refused' }],
     forkData: true,
-    localOnly: true,
+    needs: 'process',
   },
   {
     id: 'overcommit',
@@ -185,7 +220,7 @@ export const INSTANCE_CHARTS: readonly ChartDef[] = [
     type: 'line',
     priority: PRIORITY_BASE + 32,
     dimensions: [{ id: 'overcommit_memory' }, { id: 'rss_of_ram', divisor: 100 }],
-    localOnly: true,
+    needs: 'host',
   },
   {
     id: 'bgsave_status',
@@ -197,6 +232,7 @@ export const INSTANCE_CHARTS: readonly ChartDef[] = [
     priority: PRIORITY_BASE + 40,
     dimensions: okFailed(),
     forkData: true,
+    needs: 'info',
   },
   {
     id: 'aof_rewrite_status',
@@ -208,6 +244,7 @@ export const INSTANCE_CHARTS: readonly ChartDef[] = [
     priority: PRIORITY_BASE + 41,
     dimensions: okFailed(),
     forkData: true,
+    needs: 'info',
   },
   {
     id: 'aof_write_status',
@@ -219,6 +256,7 @@ export const INSTANCE_CHARTS: readonly ChartDef[] = [
     priority: PRIORITY_BASE + 42,
     dimensions: okFailed(),
     forkData: true,
+    needs: 'info',
   },
   {
     id: 'writes',
@@ -230,6 +268,7 @@ export const INSTANCE_CHARTS: readonly ChartDef[] = [
     priority: PRIORITY_BASE + 43,
     dimensions: [{ id: 'refused' }, { id: 'failure_masked' }],
     forkData: true,
+    needs: 'info',
   },
   {
     id: 'thp',
@@ -240,7 +279,7 @@ export const INSTANCE_CHARTS: readonly ChartDef[] = [
     type: 'line',
     priority: PRIORITY_BASE + 50,
     dimensions: [{ id: 'process_thp_enabled' }, { id: 'host_always' }, { id: 'reachable' }],
-    localOnly: true,
+    needs: 'process',
   },
   {
     id: 'anon_huge_pages',
@@ -251,7 +290,7 @@ export const INSTANCE_CHARTS: readonly ChartDef[] = [
     type: 'line',
     priority: PRIORITY_BASE + 51,
     dimensions: [{ id: 'anon_huge_pages' }, { id: 'rss', hidden: true }],
-    localOnly: true,
+    needs: 'process',
   },
   {
     id: 'oom_kills',
@@ -262,11 +301,12 @@ export const INSTANCE_CHARTS: readonly ChartDef[] = [
     type: 'line',
     priority: PRIORITY_BASE + 60,
     dimensions: [{ id: 'cgroup' }, { id: 'host' }],
-    localOnly: true,
+    needs: 'process',
   },
-];
+] as const satisfies readonly ChartDef[];
+export const INSTANCE_CHARTS: readonly ChartDef[] = INSTANCE_CATALOG;
 
-export const HOST_CHARTS: readonly ChartDef[] = [
+const HOST_CATALOG = [
   {
     id: 'overcommit',
     context: 'redis.fork_host_overcommit_memory',
@@ -276,6 +316,7 @@ export const HOST_CHARTS: readonly ChartDef[] = [
     type: 'line',
     priority: PRIORITY_BASE + 100,
     dimensions: [{ id: 'mode' }],
+    needs: 'host',
   },
   {
     id: 'commit',
@@ -286,6 +327,7 @@ export const HOST_CHARTS: readonly ChartDef[] = [
     type: 'line',
     priority: PRIORITY_BASE + 101,
     dimensions: [{ id: 'committed_as' }, { id: 'commit_limit' }, { id: 'mem_total' }],
+    needs: 'host',
   },
   {
     id: 'thp_enabled',
@@ -296,6 +338,7 @@ export const HOST_CHARTS: readonly ChartDef[] = [
     type: 'line',
     priority: PRIORITY_BASE + 102,
     dimensions: [{ id: 'always' }, { id: 'madvise' }, { id: 'never' }],
+    needs: 'host',
   },
   {
     id: 'thp_defrag',
@@ -306,8 +349,21 @@ export const HOST_CHARTS: readonly ChartDef[] = [
     type: 'line',
     priority: PRIORITY_BASE + 103,
     dimensions: [{ id: 'always' }, { id: 'defer' }, { id: 'defer_madvise', name: 'defer+madvise' }, { id: 'madvise' }, { id: 'never' }],
+    needs: 'host',
   },
-];
+] as const satisfies readonly ChartDef[];
+export const HOST_CHARTS: readonly ChartDef[] = HOST_CATALOG;
+
+/** A chart's dimension ids, from the catalog's own literal types. */
+type DimensionIdOf<C> = C extends { readonly dimensions: readonly (infer D)[] } ? (D extends { readonly id: infer I extends string } ? I : never) : never;
+type ValuesOf<Charts extends readonly ChartDef[]> = {
+  [C in Charts[number] as C['id']]: Partial<Record<DimensionIdOf<C>, number | undefined>>;
+};
+/** Values per instance chart id: a chart id or a dimension id not in the catalog does not compile. */
+export type InstanceChartValues = ValuesOf<typeof INSTANCE_CATALOG>;
+export type HostChartValues = ValuesOf<typeof HOST_CATALOG>;
+export type InstanceChartId = keyof InstanceChartValues;
+export type HostChartId = keyof HostChartValues;
 
 /** Contexts the SPEC fixes; tests check they exist. */
 export const REQUIRED_CONTEXTS = [

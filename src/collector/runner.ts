@@ -8,6 +8,7 @@ import {
   HOST_CHARTS,
   HOST_CHART_TYPE,
   INSTANCE_CHARTS,
+  chartApplies,
   type ChartDef,
 } from '../../charts/catalog.ts';
 import type { JobConfig, PluginConfig } from '../config/types.ts';
@@ -128,19 +129,15 @@ export class Collector {
     return out;
   }
 
-  /** State chart always; the rest once INFO told us the engine; fork and host charts where they apply. */
+  /** The catalog's rule (`chartApplies`) on what is known of this job now. */
   private chartsFor(job: InstanceJob): ChartDef[] {
-    const info = job.info;
-    return INSTANCE_CHARTS.filter((chart) => {
-      if (chart.id === 'state') return true;
-      if (info === undefined) return false;
-      if (chart.forkData && !engineForks(info.engine)) return false;
-      if (chart.localOnly && job.locality?.pid === undefined) {
-        // Kernel-only charts still apply to a local Redis whose process is unknown (unix socket).
-        return chart.id === 'overcommit' && job.locality?.locality === 'local';
-      }
-      return true;
-    });
+    const known = {
+      hasInfo: job.info !== undefined,
+      engineForks: job.info !== undefined && engineForks(job.info.engine),
+      local: job.locality?.locality === 'local',
+      hasProcess: job.locality?.pid !== undefined,
+    };
+    return INSTANCE_CHARTS.filter((chart) => chartApplies(chart, known));
   }
 
   private labelsFor(job: InstanceJob): ChartLabel[] {

@@ -117,7 +117,7 @@ describe('a save that fails on an unwritable directory', { skip: process.getuid?
 
 describe('doctor offline, from a saved INFO and a copy of the host files', () => {
   it('diagnoses the captured Redis with its real smaps: the fork fits under mode 0', async () => {
-    const info = new URL('../fixtures/info/redis-7.0.15.txt', import.meta.url).pathname;
+    const info = new URL('../fixtures/info/redis-7.0.15-sections.txt', import.meta.url).pathname;
     const hostRoot = new URL('../fixtures/host/redis-7.0-mode0', import.meta.url).pathname;
     const result = await runPlugin(['doctor', '--info', info, '--host-root', hostRoot, '--json']);
     const report = JSON.parse(result.stdout) as Report & { instances: { locality: string; forkCharge: { source: string; bytes: number } }[] };
@@ -130,7 +130,7 @@ describe('doctor offline, from a saved INFO and a copy of the host files', () =>
   });
 
   it('without host files, says the kernel facts are unknown and still reads INFO', async () => {
-    const info = new URL('../fixtures/info/redis-2.8.24.txt', import.meta.url).pathname;
+    const info = new URL('../fixtures/info/hand-redis-2.8.24.txt', import.meta.url).pathname;
     const result = await runPlugin(['doctor', '--info', info]);
     assert.equal(result.code, 1, 'the failed save in that INFO is critical');
     assert.match(result.stdout, /\[CRIT\] Last background save/);

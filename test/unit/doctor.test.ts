@@ -142,7 +142,7 @@ describe('doctor', () => {
   });
 
   it('reports Dragonfly as fork-free, and a down Redis as could-not-look (exit 2)', () => {
-    const df = diagnose({ ...input(), snapshot: { ...input().snapshot, info: parseRedisInfo(fixture('info/dragonfly-1.21.txt')) } });
+    const df = diagnose({ ...input(), snapshot: { ...input().snapshot, info: parseRedisInfo(fixture('info/hand-dragonfly-1.21.txt')) } });
     assert.deepEqual(df.findings.map((f) => f.check), ['engine']);
     const down = diagnose({ ...input(), snapshot: { state: 'down', info: undefined, config: undefined, kernel: undefined, process: undefined } });
     assert.equal(doctorExitCode([df, down]), 2);

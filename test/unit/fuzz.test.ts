@@ -52,7 +52,7 @@ function mutate(r: () => number, text: string): string {
   return chars.join('');
 }
 
-const INFOS = readdirSync(`${FIXTURES}info`).map((f) => fixture(`info/${f}`));
+const INFOS = readdirSync(`${FIXTURES}info`).filter((f) => f.endsWith('.txt')).map((f) => fixture(`info/${f}`));
 const HOST_ROOT = `${FIXTURES}host/redis-7.0-mode0`;
 const PID = Number(readdirSync(`${HOST_ROOT}/proc`).find((d) => /^\d+$/.test(d)));
 const kernel = readKernelFacts(new HostFs(HOST_ROOT));

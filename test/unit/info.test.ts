@@ -5,7 +5,7 @@ import { fixture } from '../helpers/fixtures.ts';
 
 describe('INFO parser', () => {
   it('reads a real Redis 7.0.15 capture (taken after a BGSAVE here)', () => {
-    const text = fixture('info/redis-7.0.15.txt');
+    const text = fixture('info/redis-7.0.15-sections.txt');
     const fields = parseInfoFields(text);
     const info = parseRedisInfo(text);
     assert.equal(info.engine, 'redis');
@@ -24,7 +24,7 @@ describe('INFO parser', () => {
   });
 
   it('reads Redis 2.8, which lacks COW fields and total_forks', () => {
-    const info = parseRedisInfo(fixture('info/redis-2.8.24.txt'));
+    const info = parseRedisInfo(fixture('info/hand-redis-2.8.24.txt'));
     assert.equal(info.engine, 'redis');
     assert.deepEqual(versionMajorMinor(info.version), [2, 8]);
     assert.equal(info.rdbLastBgsaveOk, false);
@@ -35,7 +35,7 @@ describe('INFO parser', () => {
   });
 
   it('reads Redis 6.2 with a child running and a failed AOF rewrite', () => {
-    const info = parseRedisInfo(fixture('info/redis-6.2.14.txt'));
+    const info = parseRedisInfo(fixture('info/hand-redis-6.2.14.txt'));
     assert.equal(info.rdbBgsaveInProgress, true);
     assert.equal(info.currentCowSize, 1048576);
     assert.equal(info.aofLastRewriteOk, false);
@@ -44,19 +44,20 @@ describe('INFO parser', () => {
   });
 
   it('recognises Valkey by valkey_version and reports its own version', () => {
-    const info = parseRedisInfo(fixture('info/valkey-8.0.1.txt'));
+    const info = parseRedisInfo(fixture('info/valkey-8.0.1-info-all.txt'));
     assert.equal(info.engine, 'valkey');
     assert.equal(info.version, '8.0.1');
   });
 
   it('recognises KeyDB by its extra fields', () => {
-    const info = parseRedisInfo(fixture('info/keydb-6.3.4.txt'));
+    const info = parseRedisInfo(fixture('info/keydb-6.3.4-info-all.txt'));
     assert.equal(info.engine, 'keydb');
-    assert.equal(info.executable, undefined, 'an empty field is treated as missing');
+    assert.equal(info.version, '6.3.4', 'KeyDB reports its version as redis_version');
+    assert.equal(parseRedisInfo('executable:\r\nmvcc_depth:0\r\n').executable, undefined, 'an empty field is treated as missing');
   });
 
   it('recognises Dragonfly, which never forks', () => {
-    const info = parseRedisInfo(fixture('info/dragonfly-1.21.txt'));
+    const info = parseRedisInfo(fixture('info/hand-dragonfly-1.21.txt'));
     assert.equal(info.engine, 'dragonfly');
     assert.equal(info.version, 'df-v1.21.2');
     assert.equal(engineForks(info.engine), false);
@@ -64,13 +65,13 @@ describe('INFO parser', () => {
   });
 
   it('reads Redis 8 like Redis 7', () => {
-    const info = parseRedisInfo(fixture('info/redis-8.2.1.txt'));
+    const info = parseRedisInfo(fixture('info/hand-redis-8.2.1.txt'));
     assert.equal(info.engine, 'redis');
     assert.deepEqual(versionMajorMinor(info.version), [8, 2]);
   });
 
   it('reports loading', () => {
-    const info = parseRedisInfo(fixture('info/redis-7.0-loading.txt'));
+    const info = parseRedisInfo(fixture('info/hand-redis-7.0-loading.txt'));
     assert.equal(info.loading, true);
     assert.equal(info.usedMemory, undefined);
   });

@@ -36,7 +36,7 @@ describe('chart values', () => {
   it('turns INFO into fork, COW and status values in display units', () => {
     const snapshot: InstanceSnapshot = {
       state: 'up',
-      info: parseRedisInfo(fixture('info/redis-6.2.14.txt')),
+      info: parseRedisInfo(fixture('info/hand-redis-6.2.14.txt')),
       config: { save: '900 1', 'stop-writes-on-bgsave-error': 'yes' },
       kernel: undefined,
       process: undefined,
@@ -65,7 +65,7 @@ describe('chart values', () => {
     const pid = Number(readdirSync(`${root}/proc`).find((d) => /^\d+$/.test(d)));
     const kernel = readKernelFacts(fs);
     const proc = readProcessFacts(fs, pid, undefined)!;
-    const snapshot: InstanceSnapshot = { state: 'up', info: parseRedisInfo(fixture('info/redis-7.0.15.txt')), config: {}, kernel, process: proc };
+    const snapshot: InstanceSnapshot = { state: 'up', info: parseRedisInfo(fixture('info/redis-7.0.15-sections.txt')), config: {}, kernel, process: proc };
     const v = instanceValues(snapshot);
     assert.equal(v.get('commit_charge')?.needed, proc.charge!.largestMappingBytes, 'mode 0 compares the largest mapping');
     assert.equal(v.get('commit_charge')?.room, kernel.memTotal! + kernel.swapTotal!);
