@@ -5,6 +5,7 @@
 export type ErrorCode =
   | 'ERR_CONFIG_READ'
   | 'ERR_CONFIG_INVALID'
+  | 'ERR_CONFIG_URL'
   | 'ERR_SECRET_READ'
   | 'ERR_REDIS_UNREACHABLE'
   | 'ERR_REDIS_AUTH'
@@ -41,6 +42,14 @@ export class ConfigError extends RedisforkError {
     this.name = 'ConfigError';
     this.problems = problems;
     this.file = file;
+  }
+}
+
+/** A job URL that cannot be used; the message says what is wrong with it. */
+export class UrlError extends RedisforkError {
+  constructor(message: string) {
+    super('ERR_CONFIG_URL', message);
+    this.name = 'UrlError';
   }
 }
 

@@ -461,7 +461,7 @@ function saveFitFinding(input: DoctorInput, rss: number | undefined, limit: Retu
       : KNOB[container.runtime] && container.id
         ? `${KNOB[container.runtime]} ${Math.ceil((needed * 1.1) / 2 ** 20)}m --memory-swap ${Math.ceil((needed * 1.1) / 2 ** 20)}m ${shortContainerId(container.id)}`
         : `raise the container's memory limit to at least ${mib(needed * 1.1)}`;
-  const maxmemory = snapshot.config?.maxmemory;
+  const maxmemory = info.maxmemory;
   return {
     check: 'save_fit',
     title: 'Will the next save fit?',
@@ -477,7 +477,7 @@ function saveFitFinding(input: DoctorInput, rss: number | undefined, limit: Retu
       `used_memory_rss = ${mib(rss)}`,
       `copy-on-write of recent saves (max) = ${mib(cow ?? 0)}`,
       `limit = ${limitText}`,
-      ...(maxmemory !== undefined ? [`maxmemory = ${maxmemory === '0' ? '0 (none)' : mib(Number(maxmemory))}`] : []),
+      ...(maxmemory !== undefined ? [`maxmemory = ${maxmemory === 0 ? '0 (none)' : mib(maxmemory)}`] : []),
     ],
     remedy:
       verdict === 'ok'

@@ -13,7 +13,7 @@ import {
 } from '../../charts/catalog.ts';
 import type { JobConfig, PluginConfig } from '../config/types.ts';
 import { shortContainerId } from '../host/container.ts';
-import { HostFs, readKernelFacts } from '../host/read.ts';
+import { HostFs, KernelFactsReader } from '../host/read.ts';
 import { ProcessFactsCache } from '../host/process-cache.ts';
 import { ServerProcessScanner } from '../host/locality.ts';
 import type { KernelFacts } from '../host/facts.ts';
@@ -38,6 +38,7 @@ export class Collector {
   private pendingObsolete = '';
   private readonly processes: ProcessFactsCache;
   private readonly scanner: ServerProcessScanner;
+  private readonly kernelReader: KernelFactsReader;
   private readonly emitter: ProtocolEmitter;
   private kernel: KernelFacts | undefined;
   /** Host OOM kills in the last 10 minutes: tracked every iteration, whatever the jobs do. */
@@ -49,6 +50,7 @@ export class Collector {
   ) {
     this.processes = new ProcessFactsCache(options.hostFs);
     this.scanner = new ServerProcessScanner(options.hostFs);
+    this.kernelReader = new KernelFactsReader(options.hostFs);
     this.jobs = config.jobs.map((job) => this.newJob(job));
     this.emitter = new ProtocolEmitter(options.updateEvery, !options.once);
   }
@@ -86,7 +88,7 @@ export class Collector {
   }
 
   async iterate(now = Date.now()): Promise<string> {
-    this.kernel = readKernelFacts(this.options.hostFs, now);
+    this.kernel = this.kernelReader.read(now);
     const hostOomKills = this.hostOomKills.push(now, this.kernel.hostOomKills);
     const pending = this.jobs.map((job) => ({ job, run: job.collect(this.kernel, now, hostOomKills) }));
     const snapshots = new Map<InstanceJob, InstanceSnapshot>();

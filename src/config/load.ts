@@ -34,6 +34,12 @@ interface RawJob {
   container?: string;
 }
 
+/** RawJob and RawConfig must name exactly the keys schema.json allows: checked by the compiler here. */
+type SameKeys<A, B> = [Exclude<keyof A, keyof B>, Exclude<keyof B, keyof A>] extends [never, never] ? true : false;
+const jobKeysAgree: SameKeys<RawJob, typeof schema.definitions.job.properties> = true;
+const configKeysAgree: SameKeys<RawConfig, typeof schema.properties> = true;
+void [jobKeysAgree, configKeysAgree];
+
 interface RawConfig {
   update_every?: number;
   jobs?: RawJob[];

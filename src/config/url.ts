@@ -1,5 +1,6 @@
 /** Parsing of job URLs: redis://, rediss://, unix://. Pure. */
 import type { RedisTarget } from './types.ts';
+import { UrlError } from '../errors.ts';
 
 export interface ParsedUrl {
   target: RedisTarget;
@@ -15,7 +16,7 @@ export function parseRedisUrl(raw: string): ParsedUrl {
   try {
     url = new URL(raw);
   } catch {
-    throw new Error('not a valid URL (expected redis://host:port, rediss://host:port or unix:///path)');
+    throw new UrlError('not a valid URL (expected redis://host:port, rediss://host:port or unix:///path)');
   }
   const username = url.username ? decodeURIComponent(url.username) : undefined;
   const password = url.password ? decodeURIComponent(url.password) : undefined;
@@ -24,16 +25,16 @@ export function parseRedisUrl(raw: string): ParsedUrl {
   const display = safe.toString();
   if (url.protocol === 'unix:') {
     const path = decodeURIComponent(url.pathname);
-    if (!path.startsWith('/')) throw new Error('a unix:// URL needs an absolute socket path');
+    if (!path.startsWith('/')) throw new UrlError('a unix:// URL needs an absolute socket path');
     const dbParam = url.searchParams.get('db');
     return { target: { kind: 'unix', path }, username, password, db: parseDb(dbParam), display };
   }
   if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-    throw new Error(`unsupported scheme "${url.protocol.replace(/:$/, '')}" (use redis, rediss or unix)`);
+    throw new UrlError(`unsupported scheme "${url.protocol.replace(/:$/, '')}" (use redis, rediss or unix)`);
   }
-  if (!url.hostname) throw new Error('the URL names no host');
+  if (!url.hostname) throw new UrlError('the URL names no host');
   const port = url.port ? Number(url.port) : 6379;
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`port ${url.port} is out of range`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UrlError(`port ${url.port} is out of range`);
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   const dbPath = url.pathname.replace(/^\//, '');
   return {
@@ -48,6 +49,6 @@ export function parseRedisUrl(raw: string): ParsedUrl {
 function parseDb(raw: string | null): number {
   if (raw === null || raw === '') return 0;
   const db = Number(raw);
-  if (!Number.isInteger(db) || db < 0) throw new Error(`database "${raw}" is not a number`);
+  if (!Number.isInteger(db) || db < 0) throw new UrlError(`database "${raw}" is not a number`);
   return db;
 }

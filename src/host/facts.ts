@@ -10,19 +10,14 @@ export interface KernelFacts {
   userReserveBytes: number | undefined;
   memTotal: number | undefined;
   memFree: number | undefined;
-  memAvailable: number | undefined;
   cached: number | undefined;
   sReclaimable: number | undefined;
   swapTotal: number | undefined;
   swapFree: number | undefined;
   commitLimit: number | undefined;
   committedAs: number | undefined;
-  hugePagesTotal: number | undefined;
-  hugepagesize: number | undefined;
   thpEnabled: string | undefined;
   thpDefrag: string | undefined;
-  /** Per-size mTHP modes (`hugepages-64kB` -> `inherit`), on kernels that have them. */
-  thpPerSize: Record<string, string>;
   /** `/proc/vmstat` oom_kill: OOM kills on the whole host since boot. */
   hostOomKills: number | undefined;
 }

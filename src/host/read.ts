@@ -57,41 +57,16 @@ export class HostFs {
 
 const THP_DIR = '/sys/kernel/mm/transparent_hugepage';
 
-/** Facts that change only with a reboot or an admin's rare hand: read once a minute. */
-interface SlowKernelFacts {
-  at: number;
-  kernelRelease: string | undefined;
-  thpPerSize: Record<string, string>;
-}
-const SLOW_FACTS_MS = 60_000;
-const slowFactsByRoot = new Map<string, SlowKernelFacts>();
-
-function slowKernelFacts(fs: HostFs, now: number): SlowKernelFacts {
-  const cached = slowFactsByRoot.get(fs.root);
-  if (cached && now - cached.at < SLOW_FACTS_MS && now >= cached.at) return cached;
-  const thpPerSize: Record<string, string> = {};
-  for (const entry of fs.list(THP_DIR)) {
-    if (!entry.startsWith('hugepages-')) continue;
-    const mode = parseBracketChoice(fs.read(`${THP_DIR}/${entry}/enabled`));
-    if (mode) thpPerSize[entry.slice('hugepages-'.length)] = mode;
-  }
-  const fresh = { at: now, kernelRelease: fs.read('/proc/sys/kernel/osrelease')?.trim() || undefined, thpPerSize };
-  slowFactsByRoot.set(fs.root, fresh);
-  return fresh;
-}
-
 /**
  * The host's kernel facts. The overcommit sysctls, meminfo, THP modes and the OOM counter are read
- * every time (they decide the next fork and may change any second); the kernel release and the
- * per-size THP modes once a minute.
+ * every time (they decide the next fork and may change any second); the kernel release, which
+ * changes only with a reboot, is read when not given (see `KernelFactsReader`).
  */
-export function readKernelFacts(fs: HostFs, now: number = Date.now()): KernelFacts {
+export function readKernelFacts(fs: HostFs, kernelRelease: string | undefined = readKernelRelease(fs)): KernelFacts {
   const meminfo = parseKeyValueKb(fs.read('/proc/meminfo') ?? '');
   const vmstat = parseSpaceSeparated(fs.read('/proc/vmstat') ?? '');
   const sysctl = (name: string) => parseInteger(fs.read(`/proc/sys/vm/${name}`));
   const kb = (value: number | undefined) => (value === undefined ? undefined : value * 1024);
-  const hugepagesize = meminfo.get('Hugepagesize');
-  const { kernelRelease, thpPerSize } = slowKernelFacts(fs, now);
   return {
     kernelRelease,
     overcommitMemory: sysctl('overcommit_memory'),
@@ -101,20 +76,33 @@ export function readKernelFacts(fs: HostFs, now: number = Date.now()): KernelFac
     userReserveBytes: kb(sysctl('user_reserve_kbytes')),
     memTotal: meminfo.get('MemTotal'),
     memFree: meminfo.get('MemFree'),
-    memAvailable: meminfo.get('MemAvailable'),
     cached: meminfo.get('Cached'),
     sReclaimable: meminfo.get('SReclaimable'),
     swapTotal: meminfo.get('SwapTotal'),
     swapFree: meminfo.get('SwapFree'),
     commitLimit: meminfo.get('CommitLimit'),
     committedAs: meminfo.get('Committed_AS'),
-    hugePagesTotal: meminfo.get('HugePages_Total'),
-    hugepagesize,
     thpEnabled: parseBracketChoice(fs.read(`${THP_DIR}/enabled`)),
     thpDefrag: parseBracketChoice(fs.read(`${THP_DIR}/defrag`)),
-    thpPerSize,
     hostOomKills: vmstat.get('oom_kill'),
   };
+}
+
+export function readKernelRelease(fs: HostFs): string | undefined {
+  return fs.read('/proc/sys/kernel/osrelease')?.trim() || undefined;
+}
+
+/** Reads the kernel facts each iteration, the kernel release once a minute. Owned by the collector. */
+export class KernelFactsReader {
+  private release: { at: number; value: string | undefined } | undefined;
+  constructor(private readonly fs: HostFs) {}
+
+  read(now: number): KernelFacts {
+    if (this.release === undefined || now - this.release.at >= 60_000 || now < this.release.at) {
+      this.release = { at: now, value: readKernelRelease(this.fs) };
+    }
+    return readKernelFacts(this.fs, this.release.value);
+  }
 }
 
 /** Process age in seconds from /proc/PID/stat and /proc/uptime (USER_HZ is 100 on Linux). */

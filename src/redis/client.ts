@@ -3,7 +3,7 @@
  * minimal ACL users work), no CLIENT SETINFO, no offline queue, no silent retries of commands,
  * no ready check (it would wait through `loading` and hide it), reconnection with back-off.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis, ReplyError, type RedisOptions } from 'ioredis';
 import type { JobConfig } from '../config/types.ts';
 import { RedisforkError, errorMessage, type ErrorCode } from '../errors.ts';
 import { CONFIG_KEYS, type RedisConfigValues } from '../model/redis-config.ts';
@@ -65,21 +65,50 @@ export function redisOptions(job: JobConfig): RedisOptions {
   return options;
 }
 
-/** Sorts a Redis or socket error into the plugin's codes. */
+/** A Redis error reply's code is its first word (`-NOAUTH …`, `-LOADING …`): the protocol's, not prose. */
+const REPLY_CODES: Readonly<Record<string, ErrorCode>> = {
+  NOAUTH: 'ERR_REDIS_AUTH',
+  WRONGPASS: 'ERR_REDIS_AUTH',
+  LOADING: 'ERR_REDIS_LOADING',
+  NOPERM: 'ERR_REDIS_DENIED',
+};
+
+/** Socket errors by Node's `code`. */
+const SOCKET_CODES: Readonly<Record<string, ErrorCode>> = {
+  ETIMEDOUT: 'ERR_REDIS_TIMEOUT',
+  ECONNREFUSED: 'ERR_REDIS_UNREACHABLE',
+  ECONNRESET: 'ERR_REDIS_UNREACHABLE',
+  ENOENT: 'ERR_REDIS_UNREACHABLE',
+  EHOSTUNREACH: 'ERR_REDIS_UNREACHABLE',
+  ENETUNREACH: 'ERR_REDIS_UNREACHABLE',
+  EPIPE: 'ERR_REDIS_UNREACHABLE',
+  EACCES: 'ERR_REDIS_UNREACHABLE',
+  ECONNABORTED: 'ERR_REDIS_UNREACHABLE',
+};
+
+/**
+ * Plain `-ERR` replies carry no code of their own: these are the server's fixed texts for a bad
+ * password before Redis 6 and for a renamed or unknown command.
+ */
+function plainErrCode(message: string): ErrorCode {
+  if (/^ERR (invalid password|invalid username-password|Client sent AUTH, but no password|AUTH .*failed)/i.test(message)) return 'ERR_REDIS_AUTH';
+  if (/^ERR unknown command/i.test(message)) return 'ERR_REDIS_DENIED';
+  return 'ERR_REDIS_REPLY';
+}
+
+/** Sorts a Redis or socket error into the plugin's codes: by class and code first. */
 export function classifyRedisError(err: unknown): RedisforkError {
   if (err instanceof RedisforkError) return err;
   const message = errorMessage(err);
-  const sysCode = (err as NodeJS.ErrnoException | undefined)?.code;
-  let code: ErrorCode = 'ERR_REDIS_REPLY';
-  if (/WRONGPASS|NOAUTH|invalid password|invalid username-password|AUTH.*(failed|called without)/i.test(message)) code = 'ERR_REDIS_AUTH';
-  else if (/^LOADING/.test(message)) code = 'ERR_REDIS_LOADING';
-  else if (/NOPERM|unknown command|no permissions/i.test(message)) code = 'ERR_REDIS_DENIED';
-  else if (/timed out|timeout/i.test(message) || sysCode === 'ETIMEDOUT') code = 'ERR_REDIS_TIMEOUT';
-  else if (
-    sysCode === 'ECONNREFUSED' || sysCode === 'ENOENT' || sysCode === 'EHOSTUNREACH' || sysCode === 'ECONNRESET' ||
-    sysCode === 'EPIPE' || sysCode === 'EACCES' ||
-    /Stream isn't writeable|Connection is closed|ECONNREFUSED|ENOENT|max retries|socket/i.test(message)
-  ) {
+  let code: ErrorCode;
+  if (err instanceof ReplyError) {
+    const prefix = message.split(' ', 1)[0] ?? '';
+    code = REPLY_CODES[prefix] ?? (prefix === 'ERR' ? plainErrCode(message) : 'ERR_REDIS_REPLY');
+  } else if (typeof (err as NodeJS.ErrnoException | undefined)?.code === 'string' && SOCKET_CODES[(err as NodeJS.ErrnoException).code!]) {
+    code = SOCKET_CODES[(err as NodeJS.ErrnoException).code!]!;
+  } else {
+    // ioredis's own failures are plain Errors without a class or code ("Connection is closed.",
+    // "Stream isn't writeable…", "Reached the max retries…"): all mean no usable connection.
     code = 'ERR_REDIS_UNREACHABLE';
   }
   return new RedisforkError(code, message, { cause: err });

@@ -11,8 +11,8 @@ export type Engine = 'redis' | 'valkey' | 'keydb' | 'dragonfly' | 'unknown';
 /** Flat `field -> value` map of an INFO reply; later duplicates win. */
 export type InfoFields = ReadonlyMap<string, string>;
 
-/** Every INFO field this plugin reads (toRedisInfo and detectEngine). */
-const WANTED = new Set([
+/** Every INFO field this plugin reads (toRedisInfo and detectEngine); a unit test checks they agree. */
+export const INFO_FIELDS: ReadonlySet<string> = new Set([
   'redis_version', 'valkey_version', 'dragonfly_version', 'server_name', 'executable', 'mvcc_depth', 'storage_provider',
   'avg_lock_contention', 'role', 'process_id', 'uptime_in_seconds', 'used_memory', 'used_memory_rss', 'maxmemory',
   'total_system_memory', 'loading', 'rdb_bgsave_in_progress', 'bgsave_in_progress', 'rdb_last_bgsave_status',
@@ -119,7 +119,7 @@ export function detectEngine(fields: InfoFields): Engine {
 }
 
 export function parseRedisInfo(text: string): RedisInfo {
-  return toRedisInfo(parseInfoFields(text, WANTED));
+  return toRedisInfo(parseInfoFields(text, INFO_FIELDS));
 }
 
 export function toRedisInfo(f: InfoFields): RedisInfo {

@@ -22,8 +22,8 @@ export function engineSnapshot(file: string): InstanceSnapshot {
   return {
     state: 'up',
     info,
-    config: { save: '3600 1 300 100', 'stop-writes-on-bgsave-error': 'yes', appendonly: 'no', 'disable-thp': 'yes', maxmemory: '0', 'oom-score-adj': 'no' },
-    kernel: readKernelFacts(fs, 0),
+    config: { save: '3600 1 300 100', 'stop-writes-on-bgsave-error': 'yes', 'disable-thp': 'yes', 'oom-score-adj': 'no' },
+    kernel: readKernelFacts(fs),
     process: readProcessFacts(fs, HOST_PID, undefined, 0),
     recentOomKills: { cgroup: 0, host: 0 },
     cowEstimate: new CowHistory().observe(info),

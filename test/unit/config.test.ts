@@ -140,3 +140,34 @@ jobs:
     assert.equal(jobNameForUrl('unix:///run/redis/redis.sock'), 'redis_sock');
   });
 });
+
+describe('errors by class and code, never by message text', () => {
+  it('sorts Redis replies by their code word, sockets by Node\'s code, and keeps the cause', async () => {
+    const { ReplyError } = await import('ioredis');
+    const { classifyRedisError } = await import('../../src/redis/client.ts');
+    const { RedisforkError, UrlError } = await import('../../src/errors.ts');
+    const { parseRedisUrl } = await import('../../src/config/url.ts');
+    const reply = (text: string) => new ReplyError(text);
+    const cases: [unknown, string][] = [
+      [reply('NOAUTH Authentication required.'), 'ERR_REDIS_AUTH'],
+      [reply('WRONGPASS invalid username-password pair or user is disabled.'), 'ERR_REDIS_AUTH'],
+      [reply('ERR invalid password'), 'ERR_REDIS_AUTH'],
+      [reply('LOADING Redis is loading the dataset in memory'), 'ERR_REDIS_LOADING'],
+      [reply("NOPERM User netdata has no permissions to run the 'config|get' command"), 'ERR_REDIS_DENIED'],
+      [reply("ERR unknown command 'CONFIG', with args beginning with: 'GET'"), 'ERR_REDIS_DENIED'],
+      [reply('ERR syntax error'), 'ERR_REDIS_REPLY'],
+      [Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }), 'ERR_REDIS_UNREACHABLE'],
+      [Object.assign(new Error('connect ETIMEDOUT'), { code: 'ETIMEDOUT' }), 'ERR_REDIS_TIMEOUT'],
+      [new Error('Connection is closed.'), 'ERR_REDIS_UNREACHABLE'],
+    ];
+    for (const [err, code] of cases) {
+      const sorted = classifyRedisError(err);
+      assert.ok(sorted instanceof RedisforkError);
+      assert.equal(sorted.code, code, String(err));
+      assert.equal(sorted.cause, err, 'the original rides along as cause');
+    }
+    const own = new RedisforkError('ERR_REDIS_TIMEOUT', 'x');
+    assert.equal(classifyRedisError(own), own);
+    assert.throws(() => parseRedisUrl('http://x'), (err: unknown) => err instanceof UrlError && err.code === 'ERR_CONFIG_URL');
+  });
+});

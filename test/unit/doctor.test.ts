@@ -14,9 +14,9 @@ const GiB = 1024 * MiB;
 function kernel(over: Partial<KernelFacts> = {}): KernelFacts {
   return {
     kernelRelease: '6.1.0', overcommitMemory: 0, overcommitRatio: 50, overcommitKbytes: 0, adminReserveBytes: 8 * MiB,
-    userReserveBytes: 128 * MiB, memTotal: 16 * GiB, memFree: 8 * GiB, memAvailable: 10 * GiB, cached: 1 * GiB,
-    sReclaimable: 100 * MiB, swapTotal: 0, swapFree: 0, commitLimit: 8 * GiB, committedAs: 5 * GiB, hugePagesTotal: 0,
-    hugepagesize: 2 * MiB, thpEnabled: 'madvise', thpDefrag: 'madvise', thpPerSize: {}, hostOomKills: 0, ...over,
+    userReserveBytes: 128 * MiB, memTotal: 16 * GiB, memFree: 8 * GiB, cached: 1 * GiB,
+    sReclaimable: 100 * MiB, swapTotal: 0, swapFree: 0, commitLimit: 8 * GiB, committedAs: 5 * GiB,
+    thpEnabled: 'madvise', thpDefrag: 'madvise', hostOomKills: 0, ...over,
   };
 }
 

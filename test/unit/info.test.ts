@@ -95,3 +95,21 @@ describe('INFO parser', () => {
     assert.equal(info.rdbLastBgsaveOk, undefined);
   });
 });
+
+describe('INFO_FIELDS, the fields the parser keeps', () => {
+  it('is exactly what toRedisInfo and detectEngine read', async () => {
+    const { INFO_FIELDS, toRedisInfo } = await import('../../src/redis/info.ts');
+    const asked = new Set<string>();
+    const recording = new Map<string, string>();
+    const spy = { get: (k: string) => (asked.add(k), recording.get(k)), has: (k: string) => (asked.add(k), recording.has(k)) } as unknown as Map<string, string>;
+    toRedisInfo(spy);
+    // Engine detection reads some fields only when others are absent: ask again with each engine's marker set.
+    for (const marker of ['dragonfly_version', 'valkey_version', 'mvcc_depth']) {
+      recording.clear();
+      recording.set(marker, '1');
+      toRedisInfo(spy);
+    }
+    assert.deepEqual([...asked].filter((f) => !INFO_FIELDS.has(f)), [], 'read but dropped by the parser');
+    assert.deepEqual([...INFO_FIELDS].filter((f) => !asked.has(f)), [], 'kept but never read');
+  });
+});
