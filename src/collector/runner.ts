@@ -22,7 +22,7 @@ import type { InstanceSnapshot } from '../model/instance.ts';
 import { ProtocolEmitter, labelSignature } from '../protocol/emitter.ts';
 import type { ChartLabel, ChartValues } from '../model/chart-values.ts';
 import { engineForks } from '../redis/info.ts';
-import { InstanceJob, OOM_WINDOW_MS } from './job.ts';
+import { InstanceJob, OOM_WINDOW_MS, type RedisLink } from './job.ts';
 import { CounterWindow } from '../analysis/counter-window.ts';
 
 export interface CollectorOptions {
@@ -30,6 +30,8 @@ export interface CollectorOptions {
   logger: Logger;
   updateEvery: number;
   once: boolean;
+  /** How jobs reach Redis (tests give a fake); a real `RedisConnection` by default. */
+  connect?: (settings: JobConfig) => RedisLink;
 }
 
 export class Collector {
@@ -56,7 +58,13 @@ export class Collector {
   }
 
   private newJob(settings: JobConfig): InstanceJob {
-    return new InstanceJob(settings, { hostFs: this.options.hostFs, logger: this.options.logger, processes: this.processes, scanner: this.scanner });
+    return new InstanceJob(settings, {
+      hostFs: this.options.hostFs,
+      logger: this.options.logger,
+      processes: this.processes,
+      scanner: this.scanner,
+      ...(this.options.connect ? { connect: this.options.connect } : {}),
+    });
   }
 
   /**

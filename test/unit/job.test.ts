@@ -93,3 +93,43 @@ describe('InstanceJob with a fake connection', () => {
     assert.equal(job.restartedAt, 1_002_000);
   });
 });
+
+describe('Collector with a fake connection and fake timers', () => {
+  it('marks a Redis that has not answered by the deadline slow, sends it nothing more, and takes its answer when it comes', async (t) => {
+    const { Collector } = await import('../../src/collector/runner.ts');
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    let release: ((text: string) => void) | undefined;
+    let calls = 0;
+    const link: RedisLink = {
+      collect: () => {
+        calls++;
+        return new Promise((resolve) => (release = (text) => resolve({ infoText: text, withServer: true })));
+      },
+      fetchConfig: async () => ({ infoText: '', config: { values: {} } }),
+      close: async () => {},
+    };
+    const logger = pino({ level: 'silent' });
+    const collector = new Collector(
+      { updateEvery: 1, jobs: [settings], source: 'test', warnings: [] },
+      { hostFs: new HostFs('/nonexistent-root'), logger, updateEvery: 1, once: false, connect: () => link },
+    );
+    const first = collector.iterate(1_000_000);
+    t.mock.timers.tick(collector.deadlineMs());
+    const text = await first;
+    assert.match(text, /BEGIN redis_fork_fake\.state\nSET 'up' = 0\nSET 'loading' = 0\nSET 'slow' = 1/);
+    const second = collector.iterate(1_001_000);
+    t.mock.timers.tick(collector.deadlineMs());
+    await second;
+    assert.equal(calls, 1, 'nothing more is sent while the first request is unanswered');
+    release?.(INFO(10));
+    await new Promise((r) => setImmediate(r));
+    const third = collector.iterate(1_002_000);
+    const before = calls;
+    release?.(INFO(12));
+    await new Promise((r) => setImmediate(r));
+    t.mock.timers.tick(collector.deadlineMs());
+    assert.match(await third, /SET 'up' = 1/);
+    assert.equal(calls, before, 'one request per iteration once it answers');
+    await collector.close();
+  });
+});
