@@ -7,16 +7,20 @@
 import type { HostFs } from './read.ts';
 import type { ContainerIdentity } from './container.ts';
 
-const cache = new Map<string, string | undefined>();
+/** Names already looked up, by container id; owned by whoever scans (a scanner keeps one). */
+export class ContainerNames {
+  private readonly byId = new Map<string, string | undefined>();
+  constructor(private readonly fs: HostFs) {}
 
-export function containerName(fs: HostFs, container: ContainerIdentity): string | undefined {
-  if (container.name !== undefined || container.id === undefined || container.runtime !== 'docker') return container.name;
-  const key = `${fs.root}\0${container.id}`;
-  if (cache.has(key)) return cache.get(key);
-  const text = fs.read(`/var/lib/docker/containers/${container.id}/config.v2.json`);
-  const name = text === undefined ? undefined : parseDockerName(text);
-  cache.set(key, name);
-  return name;
+  nameOf(container: ContainerIdentity): string | undefined {
+    if (container.name !== undefined || container.id === undefined || container.runtime !== 'docker') return container.name;
+    if (this.byId.has(container.id)) return this.byId.get(container.id);
+    const text = this.fs.read(`/var/lib/docker/containers/${container.id}/config.v2.json`);
+    const name = text === undefined ? undefined : parseDockerName(text);
+    if (this.byId.size > 1000) this.byId.clear();
+    this.byId.set(container.id, name);
+    return name;
+  }
 }
 
 export function parseDockerName(configJson: string): string | undefined {

@@ -13,6 +13,7 @@ import type { RedisInfo } from '../redis/info.ts';
 import { HostFs, readProcessAgeSeconds, readProcessCommand } from './read.ts';
 import { parseInteger, parseProcessStatus } from './parse.ts';
 import { containerMatches, describeContainer, type ContainerIdentity } from './container.ts';
+import { ContainerNames } from './container-names.ts';
 import { listensOn, readListeningSockets, readServerProcess, scanServerProcesses, type ServerProcess } from './server-processes.ts';
 
 export type Locality = 'local' | 'remote';
@@ -46,10 +47,13 @@ export function matchesServer(command: string | undefined, ageSeconds: number | 
 /** Scans `/proc` at most once per iteration, however many jobs need a decision in it. */
 export class ServerProcessScanner {
   private last: { at: number; servers: ServerProcess[] } | undefined;
-  constructor(private readonly fs: HostFs) {}
+  readonly names: ContainerNames;
+  constructor(private readonly fs: HostFs) {
+    this.names = new ContainerNames(fs);
+  }
 
   scan(now: number): ServerProcess[] {
-    if (this.last?.at !== now) this.last = { at: now, servers: scanServerProcesses(this.fs) };
+    if (this.last?.at !== now) this.last = { at: now, servers: scanServerProcesses(this.fs, this.names) };
     return this.last.servers;
   }
 }
@@ -63,7 +67,7 @@ export function decideLocality(
 ): LocalityDecision {
   const named = pidNamedByJob(fs, job);
   if (named !== undefined) {
-    return { locality: 'local', pid: named.pid, reason: named.reason, container: readServerProcess(fs, named.pid)?.container };
+    return { locality: 'local', pid: named.pid, reason: named.reason, container: readServerProcess(fs, named.pid, scanner.names)?.container };
   }
   const processId = info.processId;
   if (job.container === undefined && processId !== undefined && processId > 0) {

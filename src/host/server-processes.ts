@@ -11,7 +11,7 @@ import { readProcessAgeSeconds } from './read.ts';
 import { parseProcessStatus } from './parse.ts';
 import { locateMemoryCgroup } from './cgroup.ts';
 import { containerFromCgroupPath, type ContainerIdentity } from './container.ts';
-import { containerName } from './container-names.ts';
+import { ContainerNames } from './container-names.ts';
 import {
   parseListeningTcp,
   parseListeningUnix,
@@ -44,7 +44,7 @@ export function isServerName(comm: string | undefined, command: string | undefin
 }
 
 /** One process as a server candidate, or undefined when it is not a Redis-compatible server. */
-export function readServerProcess(fs: HostFs, pid: number): ServerProcess | undefined {
+export function readServerProcess(fs: HostFs, pid: number, names: ContainerNames = new ContainerNames(fs)): ServerProcess | undefined {
   const comm = fs.read(`/proc/${pid}/comm`)?.trim();
   // The cheap test first: comm is 16 bytes; the command line only when comm hints at a server.
   if (comm === undefined || !/redis|valkey|keydb|dragonfly/i.test(comm)) return undefined;
@@ -63,7 +63,7 @@ export function readServerProcess(fs: HostFs, pid: number): ServerProcess | unde
     parentPid: status.parentPid,
     name: comm,
     ageSeconds: readProcessAgeSeconds(fs, pid),
-    container: container && { ...container, name: container.name ?? containerName(fs, container) },
+    container: container && { ...container, name: names.nameOf(container) },
     netns: fs.readLink(`/proc/${pid}/ns/net`),
   };
 }
@@ -81,12 +81,12 @@ function readAnyCgroupPath(fs: HostFs, pid: number): string | undefined {
  * Every Redis-compatible server process under this /proc. Fork children (a BGSAVE child has the
  * server's name too) are left out: their parent is a server as well.
  */
-export function scanServerProcesses(fs: HostFs): ServerProcess[] {
+export function scanServerProcesses(fs: HostFs, names: ContainerNames = new ContainerNames(fs)): ServerProcess[] {
   const found: ServerProcess[] = [];
   for (const entry of fs.list('/proc')) {
     const pid = Number(entry);
     if (!Number.isInteger(pid) || pid <= 0) continue;
-    const server = readServerProcess(fs, pid);
+    const server = readServerProcess(fs, pid, names);
     if (server) found.push(server);
   }
   const pids = new Set(found.map((s) => s.pid));

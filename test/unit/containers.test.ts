@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { containerFromCgroupPath, containerMatches, unescapeSystemdUnit, type ContainerIdentity } from '../../src/host/container.ts';
-import { parseDockerName } from '../../src/host/container-names.ts';
+import { ContainerNames, parseDockerName } from '../../src/host/container-names.ts';
 import { parseFibTrieLocalAddresses, parseListeningTcp, parseListeningUnix, socketInode } from '../../src/host/parse-net.ts';
 import { chooseEndpoint, discoveredJobName } from '../../src/host/discovery.ts';
 import { cgroupAncestry, readCgroup } from '../../src/host/cgroup.ts';
@@ -61,6 +61,21 @@ describe('container identity from the cgroup path', () => {
     assert.equal(unescapeSystemdUnit('a\\x2db'), 'a-b');
     assert.equal(parseDockerName('{"ID":"x","Name":"/redis-cache","State":{}}'), 'redis-cache');
     assert.equal(parseDockerName('not json'), undefined);
+  });
+  it('reads a Docker container\'s name once from its config.v2.json under the host root', () => {
+    const root = mkdtempSync(join(tmpdir(), 'redisfork-dockername-'));
+    try {
+      mkdirSync(join(root, `var/lib/docker/containers/${ID}`), { recursive: true });
+      writeFileSync(join(root, `var/lib/docker/containers/${ID}/config.v2.json`), '{"Name":"/redis-cache"}');
+      const names = new ContainerNames(new HostFs(root));
+      const docker = containerFromCgroupPath(`/docker/${ID}`)!;
+      assert.equal(names.nameOf(docker), 'redis-cache');
+      rmSync(join(root, 'var'), { recursive: true });
+      assert.equal(names.nameOf(docker), 'redis-cache', 'kept, not read again');
+      assert.equal(new ContainerNames(new HostFs(root)).nameOf(docker), undefined, 'no file, no name');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
 
