@@ -1,9 +1,15 @@
 // Bundles the plugin into one self-contained file: dist/redisfork.plugin (shebang, mode 755).
 import { build } from 'esbuild';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { GENERATED, generateValidators } from './gen-validators.mjs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const outfile = 'dist/redisfork.plugin';
+/** V8 flags the plugin starts with (see below); REDISFORK_NODE_FLAGS overrides them for experiments. */
+// --no-expose-wasm: --jitless turns WebAssembly off anyway, and says so on stderr unless told.
+const NODE_FLAGS = process.env.REDISFORK_NODE_FLAGS ?? '--no-expose-wasm --jitless --max-semi-space-size=1';
+// The config validators, compiled from schema.json (the committed file is checked by a unit test).
+writeFileSync(GENERATED, generateValidators());
 await build({
   entryPoints: ['src/bin.ts'],
   outfile,
@@ -23,6 +29,12 @@ await build({
   },
   logLevel: 'warning',
 });
+// The file runs itself: a line that sh reads as `exec node FLAGS "$0"` and JavaScript as a string
+// and a comment, so that Netdata (which execs the file) starts Node with the flags below, and
+// `node dist/redisfork.plugin` still works. The body sits in a function so that its "use strict"
+// stays a directive. Flags measured by `npm run bench` (bench/RESULTS.md).
+const bundled = readFileSync(outfile, 'utf8').replace(/^#!.*\n/, '');
+writeFileSync(outfile, `#!/bin/sh\n':' //; exec node ${NODE_FLAGS} "$0" "$@"\n;(function () {\n${bundled}\n})();\n`);
 chmodSync(outfile, 0o755);
 // Inside this repo the root package.json says "type": "module"; dist/ is CommonJS.
 writeFileSync('dist/package.json', '{ "type": "commonjs" }\n');

@@ -4,9 +4,10 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Ajv, type ErrorObject } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import { parseDocument } from 'yaml';
-import schema from './schema.json' with { type: 'json' };
+import type schema from './schema.json';
+import { validateConfig, validateJob } from './validators.generated.js';
 import { ConfigError, type ConfigProblem, errorMessage } from '../errors.ts';
 import { sanitizeJobName } from '../../charts/catalog.ts';
 import { parseRedisUrl } from './url.ts';
@@ -45,10 +46,12 @@ interface RawConfig {
   jobs?: RawJob[];
 }
 
-const ajv = new Ajv({ allErrors: true, strict: true });
-const validateSchema = ajv.compile<RawConfig>(schema);
-/** One job alone: so that the jobs that are well-formed get their deeper checks even when others are not. */
-const validateJob = ajv.compile<RawJob>(schema.definitions.job);
+/**
+ * The schema's validators, compiled at build time (scripts/gen-validators.mjs) rather than by ajv at
+ * every start. `validateJob` checks one job alone: so that the jobs that are well-formed get their
+ * deeper checks even when others are not.
+ */
+const validateSchema = validateConfig;
 
 /** Where Netdata keeps configs: user dir first, then the stock dir (SPEC §2). */
 export function configSearchPath(env: NodeJS.ProcessEnv = process.env): string[] {
@@ -161,7 +164,7 @@ function resolveJobs(rawJobs: unknown[], env: NodeJS.ProcessEnv): { jobs: JobCon
       }
     }
     if (!validateJob(job)) return;
-    const resolvedJob = resolveJob(job, at, env, problems, warnings);
+    const resolvedJob = resolveJob(job as RawJob, at, env, problems, warnings);
     if (resolvedJob) jobs.push(resolvedJob);
   });
   return { jobs, problems, warnings };

@@ -6,7 +6,7 @@
 import { join, posix } from 'node:path';
 import type { CgroupFacts } from './facts.ts';
 import type { HostFs } from './read.ts';
-import { parseCgroupLimit, parseInteger, parseProcCgroup, parseSpaceSeparated } from './parse.ts';
+import { parseCgroupLimit, parseInteger, parseProcCgroup, pickSpaceSeparated } from './parse.ts';
 
 /** The memory controller's files: cgroup v1 and v2 name them differently. */
 const FILES = {
@@ -47,14 +47,14 @@ export function cgroupAncestry(path: string): string[] {
 }
 
 /** Reads the cgroup facts at `location`: its own OOM kills, the smallest limit above it and that cgroup's usage. */
-export function readCgroupMemory(fs: HostFs, location: CgroupLocation): CgroupFacts {
+export function readCgroupMemory(fs: HostFs, location: CgroupLocation, locatedAt?: number): CgroupFacts {
   const files = FILES[location.version];
   const dir = (path: string) => join(location.mount, path);
   let limit: number | null | undefined;
   let limitPath: string | undefined;
   let high: number | null | undefined;
   for (const path of cgroupAncestry(location.path)) {
-    const value = parseCgroupLimit(fs.read(join(dir(path), files.limit)));
+    const value = parseCgroupLimit(fs.readRepeated(join(dir(path), files.limit)));
     if (value === undefined) continue;
     if (limit === undefined) limit = null;
     if (value !== null && (limit === null || value < limit)) {
@@ -62,7 +62,7 @@ export function readCgroupMemory(fs: HostFs, location: CgroupLocation): CgroupFa
       limitPath = path;
     }
     if (location.version === 2) {
-      const highHere = parseCgroupLimit(fs.read(join(dir(path), 'memory.high')));
+      const highHere = parseCgroupLimit(fs.readRepeated(join(dir(path), 'memory.high')));
       if (highHere !== undefined && highHere !== null && (high === undefined || high === null || highHere < high)) high = highHere;
       else if (high === undefined && highHere === null) high = null;
     }
@@ -74,17 +74,29 @@ export function readCgroupMemory(fs: HostFs, location: CgroupLocation): CgroupFa
   return {
     version: location.version,
     path: location.path,
+    mount: location.mount,
+    ...(locatedAt === undefined ? {} : { locatedAt }),
     memoryLimit: limit,
     limitPath,
-    memoryUsage: parseInteger(fs.read(join(usageDir, files.usage))),
+    memoryUsage: parseInteger(fs.readRepeated(join(usageDir, files.usage))),
     memoryHigh: high,
-    swapLimit: parseCgroupLimit(fs.read(join(own, files.swap))),
+    swapLimit: parseCgroupLimit(fs.readRepeated(join(own, files.swap))),
     // Both files carry an `oom_kill N` line (v1 since kernel 4.13): kills in Redis's own cgroup.
-    oomKills: parseSpaceSeparated(fs.read(join(own, files.events)) ?? '').get('oom_kill'),
+    oomKills: pickSpaceSeparated(fs.readRepeated(join(own, files.events)) ?? '', 'oom_kill'),
   };
 }
 
-export function readCgroup(fs: HostFs, pid: number): CgroupFacts | undefined {
+/** How long a process's cgroup membership is taken as known (processes are rarely moved). */
+export const CGROUP_RELOCATE_MS = 60_000;
+
+/**
+ * The cgroup facts of `pid`. With `previous` facts of the same process located less than a minute
+ * ago, its membership is not read again: only the limits, usage and events are.
+ */
+export function readCgroup(fs: HostFs, pid: number, previous?: CgroupFacts, now?: number): CgroupFacts | undefined {
+  if (previous?.mount !== undefined && previous.locatedAt !== undefined && now !== undefined && now - previous.locatedAt < CGROUP_RELOCATE_MS && now >= previous.locatedAt) {
+    return readCgroupMemory(fs, { version: previous.version, path: previous.path, mount: previous.mount }, previous.locatedAt);
+  }
   const location = locateMemoryCgroup(fs, pid);
-  return location === undefined ? undefined : readCgroupMemory(fs, location);
+  return location === undefined ? undefined : readCgroupMemory(fs, location, now);
 }

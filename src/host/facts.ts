@@ -24,8 +24,11 @@ export interface KernelFacts {
 
 export interface CgroupFacts {
   version: 1 | 2;
-  /** The process's own memory cgroup. */
+  /** The process's own memory cgroup, and where its hierarchy is mounted. */
   path: string;
+  mount?: string;
+  /** When `/proc/PID/cgroup` was last read (membership is re-read once a minute, not every second). */
+  locatedAt?: number;
   /** The smallest limit on the path to the root; null: none. */
   memoryLimit: number | null | undefined;
   /** The cgroup that holds that limit (the pod's, a parent's, or its own). */

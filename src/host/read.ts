@@ -2,24 +2,80 @@
  * Reads the procfs/sysfs files of SPEC §3, honouring NETDATA_HOST_PREFIX (Netdata in a container
  * sees the host under a prefix). All parsing lives in `parse.ts`.
  */
-import { readFileSync, readdirSync, existsSync, readlinkSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KernelFacts, ProcessFacts } from './facts.ts';
 import { readCgroup } from './cgroup.ts';
 import {
   parseBracketChoice,
   parseInteger,
-  parseKeyValueKb,
+  pickKeyValueKb,
+  pickSpaceSeparated,
   parseProcessStatus,
   parseSmaps,
-  parseSpaceSeparated,
   parseStatStartTicks,
   parseUptime,
 } from './parse.ts';
 
+/** How many files `readRepeated` keeps open at most (then it starts over). */
+const MAX_HELD_FILES = 512;
+
 /** Where the host's / is: `NETDATA_HOST_PREFIX` or an explicit root (tests, `doctor --host-root`). */
 export class HostFs {
+  private readonly held = new Map<string, number>();
+  private buffer: Buffer | undefined;
+
   constructor(readonly root: string = process.env.NETDATA_HOST_PREFIX ?? '') {}
+
+  /**
+   * For a procfs/sysfs file read every iteration: opened once and re-read from offset 0 into one
+   * reused buffer — procfs and sysfs make a file's text anew on each read from its start — instead
+   * of open, stat, read and close every second. A file that went away (its process ended, its
+   * cgroup was removed) fails to read; it is closed and opened afresh next time.
+   */
+  readRepeated(absolute: string): string | undefined {
+    let fd = this.held.get(absolute);
+    if (fd === undefined) {
+      try {
+        fd = openSync(this.path(absolute), 'r');
+      } catch {
+        return undefined;
+      }
+      if (this.held.size >= MAX_HELD_FILES) this.closeHeld();
+      this.held.set(absolute, fd);
+    }
+    try {
+      let buffer = (this.buffer ??= Buffer.allocUnsafe(16 * 1024));
+      let length = 0;
+      for (;;) {
+        if (length === buffer.length) {
+          const bigger = Buffer.allocUnsafe(buffer.length * 2);
+          buffer.copy(bigger);
+          this.buffer = buffer = bigger;
+        }
+        const n = readSync(fd, buffer, length, buffer.length - length, length);
+        if (n === 0) break;
+        length += n;
+      }
+      return buffer.toString('latin1', 0, length);
+    } catch {
+      closeSync(fd);
+      this.held.delete(absolute);
+      return undefined;
+    }
+  }
+
+  /** Closes the files `readRepeated` holds. */
+  closeHeld(): void {
+    for (const fd of this.held.values()) {
+      try {
+        closeSync(fd);
+      } catch {
+        // already closed
+      }
+    }
+    this.held.clear();
+  }
 
   path(absolute: string): string {
     return this.root ? join(this.root, absolute) : absolute;
@@ -63,9 +119,9 @@ const THP_DIR = '/sys/kernel/mm/transparent_hugepage';
  * changes only with a reboot, is read when not given (see `KernelFactsReader`).
  */
 export function readKernelFacts(fs: HostFs, kernelRelease: string | undefined = readKernelRelease(fs)): KernelFacts {
-  const meminfo = parseKeyValueKb(fs.read('/proc/meminfo') ?? '');
-  const vmstat = parseSpaceSeparated(fs.read('/proc/vmstat') ?? '');
-  const sysctl = (name: string) => parseInteger(fs.read(`/proc/sys/vm/${name}`));
+  const meminfo = fs.readRepeated('/proc/meminfo') ?? '';
+  const field = (key: string) => pickKeyValueKb(meminfo, key);
+  const sysctl = (name: string) => parseInteger(fs.readRepeated(`/proc/sys/vm/${name}`));
   const kb = (value: number | undefined) => (value === undefined ? undefined : value * 1024);
   return {
     kernelRelease,
@@ -74,17 +130,17 @@ export function readKernelFacts(fs: HostFs, kernelRelease: string | undefined = 
     overcommitKbytes: sysctl('overcommit_kbytes'),
     adminReserveBytes: kb(sysctl('admin_reserve_kbytes')),
     userReserveBytes: kb(sysctl('user_reserve_kbytes')),
-    memTotal: meminfo.get('MemTotal'),
-    memFree: meminfo.get('MemFree'),
-    cached: meminfo.get('Cached'),
-    sReclaimable: meminfo.get('SReclaimable'),
-    swapTotal: meminfo.get('SwapTotal'),
-    swapFree: meminfo.get('SwapFree'),
-    commitLimit: meminfo.get('CommitLimit'),
-    committedAs: meminfo.get('Committed_AS'),
-    thpEnabled: parseBracketChoice(fs.read(`${THP_DIR}/enabled`)),
-    thpDefrag: parseBracketChoice(fs.read(`${THP_DIR}/defrag`)),
-    hostOomKills: vmstat.get('oom_kill'),
+    memTotal: field('MemTotal'),
+    memFree: field('MemFree'),
+    cached: field('Cached'),
+    sReclaimable: field('SReclaimable'),
+    swapTotal: field('SwapTotal'),
+    swapFree: field('SwapFree'),
+    commitLimit: field('CommitLimit'),
+    committedAs: field('Committed_AS'),
+    thpEnabled: parseBracketChoice(fs.readRepeated(`${THP_DIR}/enabled`)),
+    thpDefrag: parseBracketChoice(fs.readRepeated(`${THP_DIR}/defrag`)),
+    hostOomKills: pickSpaceSeparated(fs.readRepeated('/proc/vmstat') ?? '', 'oom_kill'),
   };
 }
 
@@ -133,7 +189,7 @@ export function readProcessFacts(
   previous: ProcessFacts | undefined,
   now: number = Date.now(),
 ): ProcessFacts | undefined {
-  const statusText = fs.read(`/proc/${pid}/status`);
+  const statusText = fs.readRepeated(`/proc/${pid}/status`);
   if (statusText === undefined) return undefined;
   const status = parseProcessStatus(statusText);
 
@@ -169,6 +225,6 @@ export function readProcessFacts(
     ...fromStatus,
     anonHugePages,
     charge,
-    cgroup: readCgroup(fs, pid),
+    cgroup: readCgroup(fs, pid, last?.cgroup, now),
   };
 }

@@ -171,3 +171,12 @@ describe('errors by class and code, never by message text', () => {
     assert.throws(() => parseRedisUrl('http://x'), (err: unknown) => err instanceof UrlError && err.code === 'ERR_CONFIG_URL');
   });
 });
+
+describe('the config validators compiled at build time', () => {
+  it('match schema.json (run npm run build after changing the schema)', async () => {
+    const { readFileSync } = await import('node:fs');
+    // @ts-expect-error: a plain .mjs build script without types
+    const { GENERATED, generateValidators } = (await import('../../scripts/gen-validators.mjs')) as { GENERATED: string; generateValidators: () => string };
+    assert.equal(readFileSync(new URL(`../../${GENERATED}`, import.meta.url), 'utf8'), generateValidators());
+  });
+});

@@ -188,7 +188,7 @@ describe('the memory limit that applies, on cgroup trees as runtimes lay them ou
       [`/sys/fs/cgroup${ctr}/memory.events`]: 'low 0\nhigh 3\nmax 9\noom 1\noom_kill 1\noom_group_kill 0\n',
     });
     assert.deepEqual(readCgroup(fs, 9), {
-      version: 2, path: ctr, memoryLimit: 268435456, limitPath: pod, memoryUsage: 200000000,
+      version: 2, path: ctr, mount: '/sys/fs/cgroup', memoryLimit: 268435456, limitPath: pod, memoryUsage: 200000000,
       memoryHigh: 500000000, swapLimit: 0, oomKills: 1,
     });
   });

@@ -186,6 +186,7 @@ describe('cgroup v2', () => {
       assert.deepEqual(readCgroup(new HostFs(root), 77), {
         version: 2,
         path: '/system.slice/redis.service',
+        mount: '/sys/fs/cgroup',
         memoryLimit: 536870912,
         limitPath: '/system.slice/redis.service',
         memoryUsage: 123456789,
@@ -227,5 +228,59 @@ describe('locality decision', () => {
     assert.equal(decideLocality(fs, job('auto'), info(999999, 10)).locality, 'remote');
     const socket = decideLocality(fs, job('auto', 'unix:///run/redis/redis.sock'), info(999999, 10));
     assert.deepEqual([socket.locality, socket.pid], ['local', undefined]);
+  });
+});
+
+describe('files read every second', () => {
+  it('are kept open and read again from the start, and reopened when they go away', async () => {
+    const { mkdtempSync, writeFileSync, rmSync, mkdirSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const root = mkdtempSync(`${tmpdir()}/redisfork-repeated-`);
+    try {
+      mkdirSync(`${root}/proc`);
+      const fs = new HostFs(root);
+      writeFileSync(`${root}/proc/meminfo`, 'MemTotal:  100 kB\n');
+      assert.equal(fs.readRepeated('/proc/meminfo'), 'MemTotal:  100 kB\n');
+      writeFileSync(`${root}/proc/meminfo`, `MemTotal:  200 kB\n${'x'.repeat(40_000)}\n`);
+      const bigger = fs.readRepeated('/proc/meminfo');
+      assert.equal(bigger?.length, 'MemTotal:  200 kB\n'.length + 40_001, 'a file larger than the buffer is read whole');
+      rmSync(`${root}/proc/meminfo`);
+      writeFileSync(`${root}/proc/meminfo`, 'MemTotal:  300 kB\n');
+      // The old file is still open: a regular file keeps its old text (procfs would fail the read).
+      assert.match(fs.readRepeated('/proc/meminfo') ?? '', /200 kB/);
+      fs.closeHeld();
+      assert.equal(fs.readRepeated('/proc/meminfo'), 'MemTotal:  300 kB\n');
+      assert.equal(fs.readRepeated('/proc/nosuch'), undefined);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('on real procfs: a process that ended fails the read instead of showing another', async () => {
+    const { spawn } = await import('node:child_process');
+    const fs = new HostFs('');
+    const child = spawn('sleep', ['30']);
+    const pid = child.pid!;
+    assert.match(fs.readRepeated(`/proc/${pid}/status`) ?? '', /Name:\s+sleep/);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('close', r));
+    assert.equal(fs.readRepeated(`/proc/${pid}/status`), undefined);
+    assert.match(fs.readRepeated('/proc/meminfo') ?? '', /^MemTotal:/);
+  });
+});
+
+describe('picking one field without parsing the rest', () => {
+  it('agrees with the full parsers on the captured host files', async () => {
+    const { pickKeyValueKb, pickSpaceSeparated, parseSpaceSeparated } = await import('../../src/host/parse.ts');
+    const meminfo = fixture('host/redis-7.0-mode0/proc/meminfo');
+    const all = parseKeyValueKb(meminfo);
+    for (const key of ['MemTotal', 'MemFree', 'Cached', 'SwapCached', 'CommitLimit', 'Committed_AS', 'HugePages_Total']) {
+      assert.equal(pickKeyValueKb(meminfo, key), all.get(key), key);
+    }
+    assert.equal(pickKeyValueKb(meminfo, 'NoSuchKey'), undefined);
+    const vmstat = fixture('host/redis-7.0-mode0/proc/vmstat');
+    assert.equal(pickSpaceSeparated(vmstat, 'oom_kill'), parseSpaceSeparated(vmstat).get('oom_kill'));
+    assert.equal(pickSpaceSeparated(vmstat, 'nr_free_pages'), parseSpaceSeparated(vmstat).get('nr_free_pages'), 'the first line');
+    assert.equal(pickSpaceSeparated(vmstat, 'oom'), undefined, 'a prefix of a key is not the key');
   });
 });

@@ -1,0 +1,45 @@
+/**
+ * A quick side-by-side cost check while working on the plugin (not the report: that is bench.ts):
+ * runs each given plugin build with one job against one Redis of 100k keys for BENCH_SECONDS
+ * (default 40) and prints CPU per iteration (all threads, from /proc/PID/stat) and RSS.
+ *   node --import tsx bench/quick.ts dist/redisfork.plugin [other builds…]
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startRedis } from '../test/helpers/redis-server.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 40);
+/** CPU time of every thread, in ms, from the scheduler's nanosecond accounting (what perf's task-clock counts). */
+const cpu = (pid: number) =>
+  readdirSync(`/proc/${pid}/task`).reduce((sum, tid) => {
+    try {
+      return sum + Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+    } catch {
+      return sum;
+    }
+  }, 0);
+const rss = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
+
+const redis = await startRedis();
+await redis.client().call('DEBUG', 'POPULATE', '100000');
+const dir = mkdtempSync(join(tmpdir(), 'redisfork-quick-'));
+const config = join(dir, 'one.conf');
+writeFileSync(config, `jobs:\n  - { name: one, url: "${redis.url}" }\n`);
+const builds = process.argv.slice(2);
+const runs = await Promise.all(builds.map(async (build) => {
+  const child = spawn(build, ['1', '--config', config, '--log-level', 'warn'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let iterations = 0;
+  child.stdout.on('data', (d: Buffer) => (iterations += d.toString().split('BEGIN redis_fork_one.state').length - 1));
+  await new Promise((r) => setTimeout(r, Number(process.env.BENCH_WARMUP ?? 3) * 1000));
+  const c0 = cpu(child.pid!);
+  const i0 = iterations;
+  await new Promise((r) => setTimeout(r, SECONDS * 1000));
+  const result = { build, msPerIteration: (cpu(child.pid!) - c0) / Math.max(1, iterations - i0), iterations: iterations - i0, rssMb: rss(child.pid!) };
+  child.stdin.end();
+  return result;
+}));
+for (const r of runs) console.log(`${r.build}: ${r.msPerIteration.toFixed(2)} ms/iteration over ${r.iterations}, RSS ${r.rssMb.toFixed(1)} MiB`);
+await redis.stop();
+process.exit(0);
