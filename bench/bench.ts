@@ -18,7 +18,7 @@ import { freePort, startRedis, waitFor, type RedisServer } from '../test/helpers
 import { PLUGIN, assertBuilt } from '../test/helpers/plugin.ts';
 
 /** The node flags the built plugin starts itself with (its second line). */
-const PREAMBLE_FLAGS = /exec node ((?:--\S+ ?)*)/.exec(readFileSync(PLUGIN, 'utf8').split('\n', 3).join('\n'))?.[1]?.trim() ?? '';
+const PREAMBLE_FLAGS = /exec node \$\{REDISFORK_NODE_FLAGS-((?:--[^\s}]+ ?)*)\}/.exec(readFileSync(PLUGIN, 'utf8').split('\n', 3).join('\n'))?.[1]?.trim() ?? '';
 
 const SERVERS = 4;
 const SCALES = (process.env.BENCH_SCALES ?? '1,100,1000').split(',').map(Number);

@@ -30,7 +30,7 @@ describe('the built plugin', () => {
 
   it('starts with a shebang and is executable', () => {
     // A shell line that execs node with the plugin's V8 flags, which JavaScript reads as a string and a comment.
-    assert.match(readFileSync(PLUGIN, 'utf8'), /^#!\/bin\/sh\n':' \/\/; exec node (--[\w-]+(=\S+)? )*"\$0" "\$@"\n/);
+    assert.match(readFileSync(PLUGIN, 'utf8'), /^#!\/bin\/sh\n':' \/\/; exec node \$\{REDISFORK_NODE_FLAGS-(--[\w-]+(=\S+)? ?)*\} "\$0" "\$@"\n/);
     assert.equal(statSync(PLUGIN).mode & 0o755, 0o755);
   });
 
