@@ -1,7 +1,8 @@
 /** The command line (SPEC §7). */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { VERSION } from '../version.ts';
-import { LOG_LEVELS, log, normaliseLevel, setLogLevel, type LogLevel } from '../log.ts';
+import { LOG_LEVELS, log, normaliseLevel, setLogFormat, setLogLevel, type LogLevel } from '../log.ts';
+import { LOG_FORMATS } from '../log-format.ts';
 import { runNetdataMode } from './netdata.ts';
 import { checkConfig } from './check-config.ts';
 import { runDoctor } from './doctor.ts';
@@ -13,22 +14,27 @@ function parseUpdateEvery(raw: string): number {
   return value;
 }
 
-function applyLogLevel(flag: string | undefined): void {
-  const level: LogLevel = normaliseLevel(flag) ?? normaliseLevel(process.env.NETDATA_LOG_LEVEL) ?? 'info';
+function applyLogLevel(flag: string | undefined, format?: string, fallback: LogLevel = 'info'): void {
+  setLogFormat(format);
+  const level: LogLevel = normaliseLevel(flag) ?? normaliseLevel(process.env.NETDATA_LOG_LEVEL) ?? fallback;
   setLogLevel(level);
 }
+
+const logFormatOption = () =>
+  new Option('--log-format <format>', 'json, logfmt or pretty (default: $NETDATA_LOG_FORMAT, else pretty on a terminal and json otherwise)').choices(LOG_FORMATS);
 
 export function buildProgram(exit: (code: number) => void): Command {
   const program = new Command('redisfork.plugin')
     .description('Netdata plugin: Redis fork (BGSAVE / AOF rewrite) health with its kernel context')
     .version(VERSION, '--version')
     .addOption(new Option('--log-level <level>', 'trace, debug, info, warn, error (default: $NETDATA_LOG_LEVEL or info)').choices(LOG_LEVELS))
+    .addOption(logFormatOption())
     .argument('[update_every]', 'seconds between collections (Netdata passes it)', parseUpdateEvery)
     .option('--once', 'collect once, print the protocol on stdout, exit')
     .option('--url <url>', 'watch this one Redis (redis://, rediss://, unix://) instead of the config')
     .option('--config <file>', 'read this config file instead of redisfork.conf in the Netdata config dirs')
-    .action(async (updateEvery: number | undefined, opts: { once?: boolean; url?: string; config?: string; logLevel?: string }) => {
-      applyLogLevel(opts.logLevel);
+    .action(async (updateEvery: number | undefined, opts: { once?: boolean; url?: string; config?: string; logLevel?: string; logFormat?: string }) => {
+      applyLogLevel(opts.logLevel, opts.logFormat);
       const code = await runNetdataMode(
         {
           updateEvery: updateEvery ?? 1,
@@ -46,8 +52,9 @@ export function buildProgram(exit: (code: number) => void): Command {
     .description('validate a redisfork.conf; every problem names its path in the file')
     .argument('<file>')
     .addOption(new Option('--log-level <level>').choices(LOG_LEVELS))
-    .action((file: string, opts: { logLevel?: string }) => {
-      applyLogLevel(opts.logLevel);
+    .addOption(logFormatOption())
+    .action((file: string, opts: { logLevel?: string; logFormat?: string }) => {
+      applyLogLevel(opts.logLevel, opts.logFormat);
       exit(checkConfig(file, (line) => process.stdout.write(`${line}\n`)));
     });
 
@@ -60,8 +67,9 @@ export function buildProgram(exit: (code: number) => void): Command {
     .option('--host-root <dir>', 'with --info: a copy of the host /proc and /sys files (scripts/capture-host.sh)')
     .option('--json', 'machine-readable output')
     .addOption(new Option('--log-level <level>').choices(LOG_LEVELS))
-    .action(async (opts: { url?: string; config?: string; info?: string; hostRoot?: string; json?: boolean; logLevel?: string }) => {
-      setLogLevel(normaliseLevel(opts.logLevel) ?? normaliseLevel(process.env.NETDATA_LOG_LEVEL) ?? 'warn');
+    .addOption(logFormatOption())
+    .action(async (opts: { url?: string; config?: string; info?: string; hostRoot?: string; json?: boolean; logLevel?: string; logFormat?: string }) => {
+      applyLogLevel(opts.logLevel, opts.logFormat, 'warn');
       const code = await runDoctor(
         {
           ...(opts.url !== undefined ? { url: opts.url } : {}),
