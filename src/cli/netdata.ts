@@ -11,7 +11,16 @@ import { hostPidsVisible } from '../host/locality.ts';
 import { Collector } from '../collector/runner.ts';
 import { resolveConfig, type SourceOptions } from './settings.ts';
 import { autodetect } from '../config/autodetect.ts';
-import { DOCTOR_FUNCTION, functionRegistration, functionResult, parseFunctionCall, type FunctionCall } from '../protocol/functions.ts';
+import {
+  DOCTOR_FUNCTION,
+  SENSITIVE_FUNCTION_ACCESS,
+  agentHasExtendedFunctions,
+  functionError,
+  functionRegistration,
+  functionResult,
+  parseFunctionCall,
+  type FunctionCall,
+} from '../protocol/functions.ts';
 import { diagnoseJob } from '../collector/diagnose.ts';
 import { DOCTOR_HELP, doctorFunctionBody } from '../collector/doctor-function.ts';
 
@@ -89,10 +98,15 @@ export async function runNetdataMode(options: NetdataModeOptions, logger: Logger
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGPIPE', () => stop('SIGPIPE'));
-  sink.write(functionRegistration(DOCTOR_FUNCTION, 10, DOCTOR_HELP));
-  watchStdin(logger, stop, (call) => {
+  // The doctor shows PIDs, cgroup paths, kernel and Redis settings: on agents that know access
+  // levels, only for whom apps.plugin shows its process list to.
+  const extended = agentHasExtendedFunctions(process.env.NETDATA_VERSION);
+  sink.write(
+    functionRegistration(DOCTOR_FUNCTION, 10, DOCTOR_HELP, extended ? { tags: 'redis', access: SENSITIVE_FUNCTION_ACCESS, priority: 100, version: 1 } : undefined),
+  );
+  watchStdin(logger, stop, sink, (call) => {
     if (call.name !== DOCTOR_FUNCTION) {
-      sink.write(functionResult(call.transaction, 404, { status: 404, error_message: `unknown function ${call.name}` }));
+      sink.write(functionError(call.transaction, 404, `unknown function ${call.name}`));
       return;
     }
     const body = doctorFunctionBody((collector?.jobs ?? []).map(diagnoseJob), process.env.NETDATA_VERSION);
@@ -127,8 +141,12 @@ export async function runNetdataMode(options: NetdataModeOptions, logger: Logger
   return 0;
 }
 
-/** Reads Netdata's lines: QUIT, function calls (with an optional 2.x payload), nothing else. */
-function watchStdin(logger: Logger, stop: (reason: string) => void, onCall: (call: FunctionCall) => void): void {
+/**
+ * Reads Netdata's lines: QUIT, function calls (with an optional 2.x payload), FUNCTION_CANCEL (a
+ * call still waiting for its payload is answered 499 and dropped; the doctor answers every other
+ * call at once) and FUNCTION_PROGRESS (nothing runs long enough to report), nothing else.
+ */
+function watchStdin(logger: Logger, stop: (reason: string) => void, sink: StdoutSink, onCall: (call: FunctionCall) => void): void {
   const warned = new Set<string>();
   let payloadCall: FunctionCall | undefined;
   const lines = createInterface({ input: process.stdin, terminal: false });
@@ -139,11 +157,16 @@ function watchStdin(logger: Logger, stop: (reason: string) => void, onCall: (cal
       if (keyword === 'FUNCTION_PAYLOAD_END') {
         onCall(payloadCall);
         payloadCall = undefined;
+      } else if (keyword === 'FUNCTION_CANCEL' && line.trim().split(/\s+/)[1] === payloadCall.transaction) {
+        sink.write(functionError(payloadCall.transaction, 499, 'cancelled'));
+        payloadCall = undefined;
       }
       return;
     }
     if (keyword === '') return;
     if (keyword === 'QUIT') return stop('QUIT');
+    // Every other call was answered when it came: nothing is left to cancel or to report progress on.
+    if (keyword === 'FUNCTION_CANCEL' || keyword === 'FUNCTION_PROGRESS') return;
     if (keyword === 'FUNCTION' || keyword === 'FUNCTION_PAYLOAD') {
       const call = parseFunctionCall(line);
       if (call && keyword === 'FUNCTION_PAYLOAD') payloadCall = call;

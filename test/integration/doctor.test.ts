@@ -96,6 +96,28 @@ describe('a save that fails on an unwritable directory', { skip: process.getuid?
     assert.match(check(report, 'writes_refused')!.summary, /-MISCONF/);
   });
 
+  it('under Netdata 2.x: registers with the access apps.plugin asks, answers calls with access and source words as a table, cancels a call waiting for its payload', async () => {
+    const plugin = new RunningPlugin(['1', '--url', redis.url], { NETDATA_VERSION: 'v2.11.0', NETDATA_LOG_FORMAT: 'logfmt' });
+    try {
+      await plugin.waitForStdout((s) => s.includes('BEGIN '));
+      assert.match(plugin.stdout, /^FUNCTION GLOBAL "redisfork:doctor" 10 "[^"]+" "redis" "0x13" 100 1$/m);
+      plugin.child.stdin.write('FUNCTION tx-a 10 "redisfork:doctor" "0x13" "method=api,role=test,ip=127.0.0.1"\n');
+      await plugin.waitForStdout((s) => s.includes('FUNCTION_RESULT_END'));
+      const table = JSON.parse(/FUNCTION_RESULT_BEGIN tx-a 200 application\/json \d+\n(.*)\nFUNCTION_RESULT_END/.exec(plugin.stdout)![1]!) as { type: string; data: unknown[][] };
+      assert.equal(table.type, 'table');
+      assert.ok(table.data.some((row) => JSON.stringify(row).includes('"severity":"critical"')), 'the failed save is a critical row');
+      plugin.child.stdin.write('FUNCTION_PAYLOAD tx-b 10 "redisfork:doctor" "0x13" "method=api" "application/json"\n{"x":1}\nFUNCTION_CANCEL tx-b\nFUNCTION_PROGRESS tx-a\n');
+      await plugin.waitForStdout((s) => s.includes('FUNCTION_RESULT_BEGIN tx-b 499'));
+      plugin.child.stdin.write('FUNCTION tx-c 10 "nosuch"\n');
+      await plugin.waitForStdout((s) => s.includes('FUNCTION_RESULT_BEGIN tx-c 404'));
+      const notFound = JSON.parse(/FUNCTION_RESULT_BEGIN tx-c 404 application\/json \d+\n(.*)\n/.exec(plugin.stdout)![1]!) as Record<string, unknown>;
+      assert.equal(notFound.error_message, notFound.errorMessage);
+      assert.doesNotMatch(plugin.stderr, /does not handle/, 'FUNCTION_CANCEL and FUNCTION_PROGRESS are known lines');
+    } finally {
+      await plugin.stop();
+    }
+  });
+
   it('the redisfork:doctor function answers a call on stdin with the same findings', async () => {
     const plugin = new RunningPlugin(['1', '--url', redis.url]);
     try {

@@ -173,10 +173,41 @@ describe('the redisfork:doctor function', () => {
     assert.equal(v1.instances.length, 1);
     const v2 = doctorFunctionBody(diagnoses, 'v2.1.0') as { type: string; data: unknown[][]; columns: Record<string, { index: number }> };
     assert.equal(v2.type, 'table');
-    assert.equal(v2.data.length, diagnoses[0]!.findings.length);
+    assert.equal(v2.data.length, diagnoses[0]!.findings.length + 1, 'a summary row, then each finding');
     assert.equal(v2.data[0]?.length, Object.keys(v2.columns).length);
     const block = functionResult('tx1', 200, v1);
     assert.match(block, /^FUNCTION_RESULT_BEGIN tx1 200 application\/json 0\n\{.*\}\nFUNCTION_RESULT_END\n$/s);
     assert.equal(block.split('\n').length, 4, 'the JSON is on one line');
+  });
+
+  it('gives Netdata 2.x a table: a summary row per instance, findings worst first, rows coloured by severity', () => {
+    const bad = diagnose(input({ k: { overcommitMemory: 2, commitLimit: 6 * GiB } }));
+    const good = diagnose({ ...input(), job: 'calm', snapshot: { ...input().snapshot, info: parseRedisInfo(failedInfo.replace('rdb_last_bgsave_status:err', 'rdb_last_bgsave_status:ok')), kernel: kernel({ overcommitMemory: 1 }) } });
+    const table = doctorFunctionBody([good, bad], 'v2.11.0') as { data: unknown[][]; columns: Record<string, { index: number; unique_key: boolean; dummy?: boolean; wrap?: boolean }> };
+    const col = (id: string) => table.columns[id]!.index;
+    assert.equal(Object.values(table.columns).filter((c) => c.unique_key).length, 1, 'exactly one unique key');
+    assert.equal(table.columns.rowOptions?.dummy, true);
+    assert.equal(table.columns.remedy?.wrap, true, 'remedies readable without widening');
+    const first = table.data[0]!;
+    assert.equal(first[col('job')], 'main', 'the critical instance first');
+    assert.equal(first[col('check')], 'overall');
+    assert.deepEqual(first[col('rowOptions')], { rowOptions: { severity: 'critical' } });
+    const mainRows = table.data.filter((r) => r[col('job')] === 'main');
+    const ranks = mainRows.slice(1).map((r) => ['critical', 'warning', 'unknown', 'ok'].indexOf(String(r[col('verdict')])));
+    assert.deepEqual(ranks, [...ranks].sort((a, b) => a - b), 'findings worst first');
+    const calm = table.data.find((r) => r[col('job')] === 'calm' && r[col('check')] === 'overall');
+    assert.notEqual((calm?.[col('rowOptions')] as { rowOptions: { severity: string } }).rowOptions.severity, 'critical');
+  });
+
+  it('registers with tags, access and priority where the agent knows them, plainly on 1.37', async () => {
+    const { agentHasExtendedFunctions, SENSITIVE_FUNCTION_ACCESS } = await import('../../src/protocol/functions.ts');
+    assert.equal(agentHasExtendedFunctions('v1.37.1'), false);
+    assert.equal(agentHasExtendedFunctions('v1.45.0'), true);
+    assert.equal(agentHasExtendedFunctions('v2.11.0-12-gabcdef'), true);
+    assert.equal(agentHasExtendedFunctions(undefined), false);
+    assert.equal(
+      functionRegistration('redisfork:doctor', 10, 'Explains', { tags: 'redis', access: SENSITIVE_FUNCTION_ACCESS, priority: 100, version: 1 }),
+      'FUNCTION GLOBAL "redisfork:doctor" 10 "Explains" "redis" "0x13" 100 1\n',
+    );
   });
 });
