@@ -16,6 +16,14 @@ export interface NetdataOptions {
   /** Files for the health config dir (e.g. redisfork.conf, the alert pack). */
   healthFiles?: Record<string, string>;
   updateEvery?: number;
+  /** `[global] hostname` (a parent and its child need different ones). */
+  hostname?: string;
+  /** `[health] enabled`: a streaming child runs without, its parent evaluates its charts. */
+  health?: boolean;
+  /** stream.conf for the user config dir. */
+  streamConf?: string;
+  /** The web port, chosen by the caller (a child streams to its parent's). */
+  port?: number;
 }
 
 export interface NetdataInstance {
@@ -51,12 +59,13 @@ export async function startNetdata(options: NetdataOptions): Promise<NetdataInst
     chmodSync(join(dirs.plugins, name), 0o755);
   }
   for (const [name, text] of Object.entries(options.configFiles ?? {})) writeFileSync(join(dirs.config, name), text);
+  if (options.streamConf !== undefined) writeFileSync(join(dirs.config, 'stream.conf'), options.streamConf);
   for (const [name, text] of Object.entries(options.healthFiles ?? {})) writeFileSync(join(dirs.health, name), text);
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const pluginNames = Object.keys(options.plugins).map((n) => n.replace(/\.plugin$/, ''));
   const conf = `[global]
   run as user = root
-  hostname = redisfork-e2e
+  hostname = ${options.hostname ?? 'redisfork-e2e'}
   update every = ${options.updateEvery ?? 1}
   memory mode = ram
   error log = ${join(dirs.log, 'error.log')}
@@ -81,7 +90,7 @@ export async function startNetdata(options: NetdataOptions): Promise<NetdataInst
 [statsd]
   enabled = no
 [health]
-  enabled = yes
+  enabled = ${options.health === false ? 'no' : 'yes'}
   run at least every seconds = 1
 [plugins]
   enable running new plugins = no
