@@ -15,7 +15,8 @@ await build({
   outfile,
   bundle: true,
   platform: 'node',
-  target: 'node20',
+  // Debian 12 and Ubuntu 24.04 ship Node 18: the bundle runs there (test/integration/node18.test.ts).
+  target: 'node18',
   // CommonJS: Node decides the module type of an extension-less-looking `.plugin` file by the nearest
   // package.json; in Netdata's plugins.d there is none, which means CommonJS.
   format: 'cjs',

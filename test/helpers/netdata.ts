@@ -24,6 +24,8 @@ export interface NetdataOptions {
   streamConf?: string;
   /** The web port, chosen by the caller (a child streams to its parent's). */
   port?: number;
+  /** Environment for Netdata, and so for its plugins (e.g. a PATH that finds another node). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface NetdataInstance {
@@ -100,7 +102,7 @@ ${pluginNames.map((p) => `  ${p} = yes`).join('\n')}
 `;
   const confFile = join(dir, 'netdata.conf');
   writeFileSync(confFile, conf);
-  const child = spawn('netdata', ['-D', '-c', confFile], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NETDATA_LOG_LEVEL: 'info' } });
+  const child = spawn('netdata', ['-D', '-c', confFile], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NETDATA_LOG_LEVEL: 'info', ...options.env } });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const base = `http://127.0.0.1:${port}`;
