@@ -207,7 +207,7 @@ const INSTANCE_CATALOG = [
     family: 'kernel',
     type: 'line',
     priority: PRIORITY_BASE + 31,
-    dimensions: [{ id: 'headroom', divisor: 100 }, { id: 'refused' }],
+    dimensions: [{ id: 'headroom', divisor: 100 }, { id: 'refused' }, { id: 'borderline' }],
     forkData: true,
     needs: 'process',
   },

@@ -208,16 +208,20 @@ export function diagnose(input: DoctorInput): Diagnosis {
         evidence.push(`RAM + swap = ${mib(modelInput.memTotal + modelInput.swapTotal)}`);
       }
       if (proc.vmData !== undefined) evidence.push(`VmData = ${mib(proc.vmData)}`);
-      const tight = forkVerdict.headroomPercent !== null && forkVerdict.headroomPercent < THRESHOLDS.commitHeadroomWarnPercent;
+      if (forkVerdict.slackBytes) evidence.push(`commit counter slack = ±${mib(forkVerdict.slackBytes)} (${modelInput.cpus} CPUs)`);
+      const borderline = forkVerdict.outcome === 'borderline';
+      const tight = borderline || (forkVerdict.headroomPercent !== null && forkVerdict.headroomPercent < THRESHOLDS.commitHeadroomWarnPercent);
       add({
         check: 'fork_commit',
         title: 'Next fork vs kernel commit accounting',
         verdict: !forkVerdict.allowed ? 'critical' : tight ? 'warning' : 'ok',
         summary: !forkVerdict.allowed
           ? `The kernel would refuse the next fork now ("fork: Cannot allocate memory"): overcommit and the commit limit are the cause. ${forkVerdict.explanation}`
-          : tight
-            ? `The next fork fits, with less than ${THRESHOLDS.commitHeadroomWarnPercent}% to spare. ${forkVerdict.explanation}`
-            : forkVerdict.explanation,
+          : borderline
+            ? `The next fork may or may not be refused: the margin is within what the kernel's commit counter can be off by. ${forkVerdict.explanation}`
+            : tight
+              ? `The next fork fits, with less than ${THRESHOLDS.commitHeadroomWarnPercent}% to spare. ${forkVerdict.explanation}`
+              : forkVerdict.explanation,
         evidence,
         remedy: forkVerdict.allowed && !tight ? [] : PERSIST_OVERCOMMIT,
       });

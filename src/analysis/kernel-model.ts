@@ -39,11 +39,38 @@ export interface ForkModelInput {
   privileged: boolean;
   /** The charge is VmData+VmStk rather than smaps: an upper bound. */
   approximate: boolean;
+  /** CPUs present (num_present_cpus): the commit counter's slack grows with them. */
+  cpus?: number | undefined;
 }
+
+/** Linux's base page size on x86-64 and most arm64 kernels, in which the commit counter counts. */
+const PAGE_BYTES = 4096;
+
+/**
+ * How far the strict-mode check may be from what /proc/meminfo shows. __vm_enough_memory compares
+ * `percpu_counter_read_positive(&vm_committed_as)`, which leaves up to `vm_committed_as_batch`
+ * pages unfolded on each CPU, while Committed_AS (since 5.8) is the exact sum. Under
+ * overcommit_memory=2, mm_compute_batch() sets the batch to max(RAM pages / CPUs / 256,
+ * max(2 × CPUs, 32)) (mm/mm_init.c; the same 0.4% before 5.8): the check may be off by the batch
+ * times the CPUs, either way.
+ */
+export function committedSlackBytes(memTotalBytes: number, cpus: number): number {
+  const cpuCount = Math.max(1, Math.floor(cpus));
+  const ramPages = Math.floor(memTotalBytes / PAGE_BYTES);
+  const batchPages = Math.max(Math.floor(ramPages / cpuCount / 256), Math.max(2 * cpuCount, 32));
+  return batchPages * cpuCount * PAGE_BYTES;
+}
+
+/** allowed / refused with a clear margin; borderline within the commit counter's slack. */
+export type ForkOutcome = 'allowed' | 'borderline' | 'refused';
 
 export interface ForkVerdict {
   rule: ForkRule;
+  /** Not refused: allowed, or too close to call (see `outcome`). */
   allowed: boolean;
+  outcome: ForkOutcome;
+  /** The counter's slack the outcome allowed for (strict mode), in bytes. */
+  slackBytes?: number | undefined;
   /** What is compared with the limit: the whole charge (strict) or the largest mapping (heuristic). */
   neededBytes: number;
   /** How much the kernel will grant now for that comparison; null when there is no limit. */
@@ -67,6 +94,7 @@ export function predictFork(input: ForkModelInput): ForkVerdict {
     return {
       rule: 'always',
       allowed: true,
+      outcome: 'allowed',
       neededBytes: input.chargeBytes,
       roomBytes: null,
       headroomPercent: null,
@@ -81,10 +109,14 @@ export function predictFork(input: ForkModelInput): ForkVerdict {
     limit -= Math.min(input.totalVmBytes / 32, input.userReserveBytes);
     const room = limit - input.committedAs;
     // __vm_enough_memory adds the charge first and allows when committed < allowed.
-    const allowed = input.committedAs + input.chargeBytes < limit;
+    const margin = limit - (input.committedAs + input.chargeBytes);
+    const slack = input.cpus === undefined ? 0 : committedSlackBytes(input.memTotal, input.cpus);
+    const outcome: ForkOutcome = slack > 0 && Math.abs(margin) <= slack ? 'borderline' : margin > 0 ? 'allowed' : 'refused';
     return {
       rule: 'strict',
-      allowed,
+      allowed: outcome !== 'refused',
+      outcome,
+      slackBytes: slack,
       neededBytes: input.chargeBytes,
       roomBytes: room,
       headroomPercent: headroom(room, input.chargeBytes),
@@ -93,7 +125,10 @@ export function predictFork(input: ForkModelInput): ForkVerdict {
         `vm.overcommit_memory=2 (strict): a fork is charged ${mib(input.chargeBytes)}` +
         `${approximate ? ' (estimated from VmData, likely too high)' : ''}; ` +
         `the kernel allows ${mib(Math.max(room, 0))} more above Committed_AS ${mib(input.committedAs)} ` +
-        `(CommitLimit ${mib(input.commitLimit)} less reserves), so the fork ${allowed ? 'fits' : 'is refused'}.`,
+        `(CommitLimit ${mib(input.commitLimit)} less reserves), so the fork ` +
+        (outcome === 'borderline'
+          ? `is too close to call: the ${mib(Math.abs(margin))} ${margin > 0 ? 'to spare' : 'too few'} are within the commit counter's slack of ±${mib(slack)} (${input.cpus} CPUs × the per-CPU batch the kernel leaves unfolded), so it may be refused or not.`
+          : `${outcome === 'allowed' ? 'fits' : 'is refused'}${slack > 0 ? ` (beyond the commit counter's slack of ±${mib(slack)})` : ''}.`),
     };
   }
 
@@ -105,6 +140,7 @@ export function predictFork(input: ForkModelInput): ForkVerdict {
     return {
       rule: 'heuristic',
       allowed,
+      outcome: allowed ? 'allowed' : 'refused',
       neededBytes: input.largestMappingBytes,
       roomBytes: room,
       headroomPercent: headroom(room, input.largestMappingBytes),
@@ -122,6 +158,7 @@ export function predictFork(input: ForkModelInput): ForkVerdict {
   return {
     rule: 'heuristic-legacy',
     allowed,
+    outcome: allowed ? 'allowed' : 'refused',
     neededBytes: input.largestMappingBytes,
     roomBytes: free,
     headroomPercent: headroom(free, input.largestMappingBytes),
@@ -163,5 +200,6 @@ export function forkModelInput(kernel: KernelFacts, proc: ProcessFacts): ForkMod
     totalVmBytes: proc.vmSize ?? 0,
     privileged: proc.effectiveUid === 0,
     approximate: charge.source !== 'smaps',
+    cpus: kernel.presentCpus,
   };
 }

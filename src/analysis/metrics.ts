@@ -92,7 +92,11 @@ export function instanceValues(snapshot: InstanceSnapshot): Map<string, ChartVal
     if (input) {
       const verdict = predictFork(input);
       put('commit_charge', { needed: verdict.neededBytes, room: verdict.roomBytes ?? undefined });
-      put('commit_headroom', { headroom: verdict.headroomPercent ?? undefined, refused: verdict.allowed ? 0 : 1 });
+      put('commit_headroom', {
+        headroom: verdict.headroomPercent ?? undefined,
+        refused: verdict.outcome === 'refused' ? 1 : 0,
+        borderline: verdict.outcome === 'borderline' ? 1 : 0,
+      });
     }
     const hostAlways = kernel.thpEnabled === undefined ? undefined : kernel.thpEnabled === 'always';
     put('thp', {

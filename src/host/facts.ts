@@ -18,6 +18,8 @@ export interface KernelFacts {
   committedAs: number | undefined;
   thpEnabled: string | undefined;
   thpDefrag: string | undefined;
+  /** CPUs present (`/sys/devices/system/cpu/present`): the commit counter's slack depends on them. */
+  presentCpus?: number | undefined;
   /** `/proc/vmstat` oom_kill: OOM kills on the whole host since boot. */
   hostOomKills: number | undefined;
 }

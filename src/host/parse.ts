@@ -213,3 +213,16 @@ export function parseKernelRelease(text: string | undefined): [number, number] |
   const match = /^(\d+)\.(\d+)/.exec(text?.trim() ?? '');
   return match ? [Number(match[1]), Number(match[2])] : undefined;
 }
+
+/** A kernel CPU list (`0-3,8-11`, `0`) -> how many CPUs it names. */
+export function parseCpuCount(text: string | undefined): number | undefined {
+  const trimmed = text?.trim();
+  if (!trimmed || !/^[\d,-]+$/.test(trimmed)) return undefined;
+  let count = 0;
+  for (const part of trimmed.split(',')) {
+    const [from, to = from] = part.split('-').map(Number);
+    if (from === undefined || to === undefined || !Number.isInteger(from) || !Number.isInteger(to) || to < from) return undefined;
+    count += to - from + 1;
+  }
+  return count;
+}

@@ -8,6 +8,7 @@ import type { KernelFacts, ProcessFacts } from './facts.ts';
 import { readCgroup } from './cgroup.ts';
 import {
   parseBracketChoice,
+  parseCpuCount,
   parseInteger,
   pickKeyValueKb,
   pickSpaceSeparated,
@@ -118,7 +119,11 @@ const THP_DIR = '/sys/kernel/mm/transparent_hugepage';
  * every time (they decide the next fork and may change any second); the kernel release, which
  * changes only with a reboot, is read when not given (see `KernelFactsReader`).
  */
-export function readKernelFacts(fs: HostFs, kernelRelease: string | undefined = readKernelRelease(fs)): KernelFacts {
+export function readKernelFacts(
+  fs: HostFs,
+  kernelRelease: string | undefined = readKernelRelease(fs),
+  presentCpus: number | undefined = readPresentCpus(fs),
+): KernelFacts {
   const meminfo = fs.readRepeated('/proc/meminfo') ?? '';
   const field = (key: string) => pickKeyValueKb(meminfo, key);
   const sysctl = (name: string) => parseInteger(fs.readRepeated(`/proc/sys/vm/${name}`));
@@ -141,23 +146,28 @@ export function readKernelFacts(fs: HostFs, kernelRelease: string | undefined = 
     thpEnabled: parseBracketChoice(fs.readRepeated(`${THP_DIR}/enabled`)),
     thpDefrag: parseBracketChoice(fs.readRepeated(`${THP_DIR}/defrag`)),
     hostOomKills: pickSpaceSeparated(fs.readRepeated('/proc/vmstat') ?? '', 'oom_kill'),
+    presentCpus,
   };
+}
+
+export function readPresentCpus(fs: HostFs): number | undefined {
+  return parseCpuCount(fs.read('/sys/devices/system/cpu/present'));
 }
 
 export function readKernelRelease(fs: HostFs): string | undefined {
   return fs.read('/proc/sys/kernel/osrelease')?.trim() || undefined;
 }
 
-/** Reads the kernel facts each iteration, the kernel release once a minute. Owned by the collector. */
+/** Reads the kernel facts each iteration; the kernel release and the CPUs present once a minute. Owned by the collector. */
 export class KernelFactsReader {
-  private release: { at: number; value: string | undefined } | undefined;
+  private slow: { at: number; release: string | undefined; cpus: number | undefined } | undefined;
   constructor(private readonly fs: HostFs) {}
 
   read(now: number): KernelFacts {
-    if (this.release === undefined || now - this.release.at >= 60_000 || now < this.release.at) {
-      this.release = { at: now, value: readKernelRelease(this.fs) };
+    if (this.slow === undefined || now - this.slow.at >= 60_000 || now < this.slow.at) {
+      this.slow = { at: now, release: readKernelRelease(this.fs), cpus: readPresentCpus(this.fs) };
     }
-    return readKernelFacts(this.fs, this.release.value);
+    return readKernelFacts(this.fs, this.slow.release, this.slow.cpus);
   }
 }
 

@@ -26,7 +26,7 @@ const below: JobValues = {
   fork_time_per_gb: { per_gb: T.forkMsPerGbWarn - 1 },
   cow_ratio: { rdb: 10, aof_rewrite: 0, max: T.cowRatioWarnPercent - 0.1 },
   overcommit: { overcommit_memory: 0, rss_of_ram: T.overcommitRiskRssPercent - 1 },
-  commit_headroom: { headroom: T.commitHeadroomWarnPercent + 1, refused: 0 },
+  commit_headroom: { headroom: T.commitHeadroomWarnPercent + 1, refused: 0, borderline: 0 },
   rss_usage: { of_limit: T.memoryHeadroomWarnPercent - 1, of_ram: 10 },
   save_fit: { needed: (T.saveFitWarnPercent - 1) * 1e7, limit: 100e7 },
   oom_kills: { cgroup: 0, host: 0 },
@@ -41,7 +41,7 @@ const warn: JobValues = {
   fork_time_per_gb: { per_gb: T.forkMsPerGbWarn + 1 },
   cow_ratio: { rdb: 10, aof_rewrite: 0, max: T.cowRatioWarnPercent + 0.1 },
   overcommit: { overcommit_memory: 0, rss_of_ram: T.overcommitRiskRssPercent + 1 },
-  commit_headroom: { headroom: T.commitHeadroomWarnPercent - 1, refused: 0 },
+  commit_headroom: { headroom: T.commitHeadroomWarnPercent - 1, refused: 0, borderline: 0 },
   rss_usage: { of_limit: T.memoryHeadroomWarnPercent + 1, of_ram: 10 },
   save_fit: { needed: (T.saveFitWarnPercent + 1) * 1e7, limit: 100e7 },
   aof_rewrite_status: { ok: 0, failed: 1 },
@@ -51,7 +51,7 @@ const warn: JobValues = {
 const crit: JobValues = {
   ...warn,
   fork_duration: { latest_fork: T.forkLatencyCritMs + 1 },
-  commit_headroom: { headroom: -50, refused: 1 },
+  commit_headroom: { headroom: -50, refused: 1, borderline: 0 },
   rss_usage: { of_limit: T.memoryHeadroomCritPercent + 1, of_ram: 10 },
   save_fit: { needed: (T.saveFitCritPercent + 1) * 1e7, limit: 100e7 },
   oom_kills: { cgroup: 1, host: 0 },
@@ -61,7 +61,10 @@ const crit: JobValues = {
 /** Overcommit 1 makes a big RSS safe. */
 const mode1: JobValues = { ...below, overcommit: { overcommit_memory: 1, rss_of_ram: 90 } };
 
-const JOBS: Record<string, JobValues> = { below, warn, crit, mode1 };
+/** Within the commit counter's slack: plenty of headroom by meminfo, still a warning. */
+const borderline: JobValues = { ...below, commit_headroom: { headroom: 40, refused: 0, borderline: 1 } };
+
+const JOBS: Record<string, JobValues> = { below, warn, crit, mode1, borderline };
 
 const EXPECTED: Record<string, Record<string, string>> = {
   below: {},
@@ -78,6 +81,7 @@ const EXPECTED: Record<string, Record<string, string>> = {
     redis_fork_aof_rewrite_failed: 'WARNING', redis_fork_save_masked: 'WARNING', redis_fork_thp: 'WARNING',
   },
   mode1: {},
+  borderline: { redis_fork_commit_refused: 'WARNING' },
 };
 
 describe('alert thresholds in the real Netdata health engine', () => {

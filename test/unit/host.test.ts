@@ -284,3 +284,14 @@ describe('picking one field without parsing the rest', () => {
     assert.equal(pickSpaceSeparated(vmstat, 'oom'), undefined, 'a prefix of a key is not the key');
   });
 });
+
+describe('CPU lists', () => {
+  it('counts the CPUs a kernel list names', async () => {
+    const { parseCpuCount } = await import('../../src/host/parse.ts');
+    assert.equal(parseCpuCount('0-1\n'), 2);
+    assert.equal(parseCpuCount('0'), 1);
+    assert.equal(parseCpuCount('0-3,8-11'), 8);
+    assert.equal(parseCpuCount('junk'), undefined);
+    assert.equal(parseCpuCount(''), undefined);
+  });
+});

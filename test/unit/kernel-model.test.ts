@@ -115,3 +115,42 @@ describe('kernel fork model', () => {
     });
   });
 });
+
+describe('the commit counter\'s slack (strict mode)', () => {
+  it('is the per-CPU batch mm_compute_batch() sets for OVERCOMMIT_NEVER, times the CPUs', async () => {
+    const { committedSlackBytes } = await import('../../src/analysis/kernel-model.ts');
+    const PAGE = 4096;
+    const cases: [string, number, number, number][] = [
+      // [name, RAM, CPUs, expected batch in pages]
+      ['this machine: 24 GiB, 2 CPUs (RAM pages / CPUs / 256)', 24 * GiB, 2, Math.floor((24 * GiB) / PAGE / 2 / 256)],
+      ['tiny: 32 MiB, 2 CPUs (the floor of 32 pages)', 32 * MiB, 2, 32],
+      ['small VM: 1 GiB, 2 CPUs', 1 * GiB, 2, 512],
+      ['many CPUs, little RAM: 4 GiB, 64 CPUs (2 × CPUs)', 4 * GiB, 64, 128],
+      ['big host: 512 GiB, 64 CPUs', 512 * GiB, 64, Math.floor((512 * GiB) / PAGE / 64 / 256)],
+    ];
+    for (const [name, ram, cpus, batch] of cases) assert.equal(committedSlackBytes(ram, cpus), batch * cpus * PAGE, name);
+    assert.equal(committedSlackBytes(24 * GiB, 2) / MiB, 96, '±48 MiB per CPU on this machine, as measured in issue 13');
+  });
+
+  it('makes a margin within it borderline, and one beyond it allowed or refused', () => {
+    const slack = 96 * MiB; // 24 GiB, 2 CPUs
+    const strict = (spare: number) => predictFork(input({
+      overcommitMemory: 2, memTotal: 24 * GiB, cpus: 2, commitLimit: 20 * GiB, committedAs: 10 * GiB,
+      adminReserveBytes: 0, userReserveBytes: 0, chargeBytes: 10 * GiB - spare, privileged: true,
+    }));
+    const table: [number, string][] = [
+      [slack + 1 * MiB, 'allowed'],
+      [12 * MiB, 'borderline'],
+      [-12 * MiB, 'borderline'],
+      [-(slack + 1 * MiB), 'refused'],
+    ];
+    for (const [spare, outcome] of table) {
+      const verdict = strict(spare);
+      assert.equal(verdict.outcome, outcome, `${spare / MiB} MiB to spare`);
+      assert.equal(verdict.allowed, outcome !== 'refused');
+      assert.equal(verdict.slackBytes, slack);
+    }
+    assert.match(strict(12 * MiB).explanation, /too close to call[\s\S]*±96 MiB \(2 CPUs/);
+    assert.equal(predictFork(input({ overcommitMemory: 2, cpus: undefined })).slackBytes, 0, 'no CPU count: no slack assumed');
+  });
+});
