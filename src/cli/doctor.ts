@@ -9,6 +9,8 @@ import { Collector } from '../collector/runner.ts';
 import { diagnoseJob } from '../collector/diagnose.ts';
 import { HostFs, readKernelFacts, readProcessFacts } from '../host/read.ts';
 import { parseRedisInfo } from '../redis/info.ts';
+import { parseProcessStatus } from '../host/parse.ts';
+import { strictRoomNote, type OwnFootprint } from '../analysis/own-footprint.ts';
 import { ConfigError, errorMessage } from '../errors.ts';
 import { resolveConfig, type SourceOptions } from './settings.ts';
 
@@ -29,8 +31,19 @@ export async function runDoctor(options: DoctorOptions, logger: Logger, write: (
     return 2;
   }
   const exit = doctorExitCode(diagnoses);
-  write(options.json ? `${JSON.stringify({ instances: diagnoses, exit }, null, 2)}\n` : formatDiagnoses(diagnoses));
+  const note = options.info === undefined ? strictRoomNote(readKernelFacts(new HostFs(options.hostRoot)), ownFootprint()) : undefined;
+  if (options.json) write(`${JSON.stringify({ instances: diagnoses, exit, ...(note ? { note } : {}) }, null, 2)}\n`);
+  else write(`${note ? `Note: ${note}\n\n` : ''}${formatDiagnoses(diagnoses)}`);
   return exit;
+}
+
+/** This process's own charge, from /proc/self/status. */
+function ownFootprint(): OwnFootprint | undefined {
+  const status = new HostFs('').read('/proc/self/status');
+  if (status === undefined) return undefined;
+  const facts = parseProcessStatus(status);
+  if (facts.vmData === undefined || facts.vmSize === undefined) return undefined;
+  return { chargeBytes: facts.vmData + (facts.vmStk ?? 0), totalVmBytes: facts.vmSize };
 }
 
 async function liveDiagnoses(options: DoctorOptions, logger: Logger): Promise<Diagnosis[]> {

@@ -154,3 +154,21 @@ describe('the commit counter\'s slack (strict mode)', () => {
     assert.equal(predictFork(input({ overcommitMemory: 2, cpus: undefined })).slackBytes, 0, 'no CPU count: no slack assumed');
   });
 });
+
+describe('the doctor in a tight spot', () => {
+  it('says how much room it needs itself when strict overcommit leaves little, and what still answers', async () => {
+    const { strictRoomNote } = await import('../../src/analysis/own-footprint.ts');
+    const self = { chargeBytes: 45 * MiB, totalVmBytes: 1000 * MiB };
+    const kernel = (room: number, mode = 2) => ({
+      kernelRelease: '6.1.0', overcommitMemory: mode, overcommitRatio: 50, overcommitKbytes: 0, adminReserveBytes: 8 * MiB,
+      userReserveBytes: 128 * MiB, memTotal: 16 * GiB, memFree: 8 * GiB, cached: 1 * GiB, sReclaimable: 0, swapTotal: 0, swapFree: 0,
+      commitLimit: 8 * GiB, committedAs: 8 * GiB - room, thpEnabled: 'never', thpDefrag: 'never', hostOomKills: 0,
+    });
+    const note = strictRoomNote(kernel(100 * MiB), self);
+    // 45 MiB accountable + min(1000 MiB / 32, 128 MiB) = 45 + 31.25
+    assert.match(note ?? '', /leaves 100 MiB[\s\S]*needs about 76 MiB/);
+    assert.match(note ?? '', /redisfork:doctor function/);
+    assert.equal(strictRoomNote(kernel(1 * GiB), self), undefined, 'room to spare: nothing to say');
+    assert.equal(strictRoomNote(kernel(10 * MiB, 0), self), undefined, 'only strict mode charges every new process');
+  });
+});
