@@ -6,8 +6,8 @@
  * __vm_enough_memory():
  *  - overcommit_memory=1: always allowed.
  *  - =0 on kernel >= 5.2 (commit 8c7829b04c523): refused only if one mapping is larger than
- *    totalram + total swap. Before 5.2 it compared one mapping with free + page cache + free swap
- *    + reclaimable slab.
+ *    totalram + total swap. Before 5.2 it compared one mapping with free + file pages − shmem +
+ *    free swap + reclaimable slab − totalreserve_pages − the admin reserve.
  *  - =2: refused when Committed_AS + charge exceeds CommitLimit, less admin_reserve_kbytes for a
  *    process without CAP_SYS_ADMIN and less min(total_vm / 32, user_reserve_kbytes).
  */
@@ -25,6 +25,14 @@ export interface ForkModelInput {
   memFree: number;
   cached: number;
   sReclaimable: number;
+  /** What the pre-5.2 guess adds or takes away besides (0 when unknown). */
+  buffers?: number | undefined;
+  swapCached?: number | undefined;
+  shmem?: number | undefined;
+  /** meminfo KReclaimable (4.20+): reclaimable slab plus other reclaimable kernel memory. */
+  kReclaimable?: number | undefined;
+  /** totalreserve_pages in bytes (/proc/zoneinfo); unknown: 0, which over-states the room. */
+  totalReserveBytes?: number | undefined;
   commitLimit: number;
   committedAs: number;
   adminReserveBytes: number;
@@ -152,9 +160,18 @@ export function predictFork(input: ForkModelInput): ForkVerdict {
     };
   }
 
-  let free = input.memFree + input.cached + input.swapFree + input.sReclaimable;
+  // __vm_enough_memory's OVERCOMMIT_GUESS before 5.2 (mm/util.c, the same in 3.10, 4.15, 4.18 and
+  // 4.19): free pages + file pages (NR_FILE_PAGES = Cached + Buffers + SwapCached) − shmem + free
+  // swap + reclaimable slab (4.20+: KReclaimable, which adds the other reclaimable kernel memory
+  // meminfo shows from then on) − totalreserve_pages − the admin reserve (non-root); the mapping's
+  // pages must be fewer.
+  const filePages = input.cached + (input.buffers ?? 0) + (input.swapCached ?? 0);
+  const reclaimable = input.kReclaimable ?? input.sReclaimable;
+  let free = input.memFree + filePages - (input.shmem ?? 0) + input.swapFree + reclaimable;
+  const reserve = input.totalReserveBytes ?? 0;
+  free = free <= reserve ? 0 : free - reserve;
   if (!input.privileged) free -= input.adminReserveBytes;
-  const allowed = input.largestMappingBytes < free;
+  const allowed = free > 0 && input.largestMappingBytes < free;
   return {
     rule: 'heuristic-legacy',
     allowed,
@@ -165,8 +182,11 @@ export function predictFork(input: ForkModelInput): ForkVerdict {
     approximate: true,
     explanation:
       `vm.overcommit_memory=0 on kernel ${input.kernelRelease} (before 5.2) refuses a fork when one mapping ` +
-      `(${mib(input.largestMappingBytes)}) exceeds free + page cache + free swap + reclaimable slab ` +
-      `(about ${mib(Math.max(free, 0))}), so the fork ${allowed ? 'is allowed' : 'is refused'}.`,
+      `(${mib(input.largestMappingBytes)}) is not smaller than what it guesses is free: MemFree + file pages − Shmem + ` +
+      `SwapFree + ${input.kReclaimable !== undefined ? 'KReclaimable' : 'SReclaimable'} − totalreserve_pages` +
+      `${input.totalReserveBytes === undefined ? ' (unknown here, taken as 0)' : ` (${mib(reserve)})`}` +
+      `${input.privileged ? '' : ' − admin_reserve_kbytes'} = about ${mib(Math.max(free, 0))}, so the fork ${allowed ? 'is allowed' : 'is refused'}. ` +
+      'The guide\'s "50% of RAM" rule comes from this guess.',
   };
 }
 
@@ -191,6 +211,11 @@ export function forkModelInput(kernel: KernelFacts, proc: ProcessFacts): ForkMod
     memFree: kernel.memFree ?? 0,
     cached: kernel.cached ?? 0,
     sReclaimable: kernel.sReclaimable ?? 0,
+    buffers: kernel.buffers,
+    swapCached: kernel.swapCached,
+    shmem: kernel.shmem,
+    kReclaimable: kernel.kReclaimable,
+    totalReserveBytes: kernel.totalReserveBytes,
     commitLimit,
     committedAs,
     adminReserveBytes: kernel.adminReserveBytes ?? 0,

@@ -12,6 +12,13 @@ export interface KernelFacts {
   memFree: number | undefined;
   cached: number | undefined;
   sReclaimable: number | undefined;
+  /** meminfo Buffers, SwapCached, Shmem, KReclaimable (4.20+): what the pre-5.2 guess counts as free or not. */
+  buffers?: number | undefined;
+  swapCached?: number | undefined;
+  shmem?: number | undefined;
+  kReclaimable?: number | undefined;
+  /** The kernel's totalreserve_pages in bytes, from /proc/zoneinfo (read only for kernels before 5.2). */
+  totalReserveBytes?: number | undefined;
   swapTotal: number | undefined;
   swapFree: number | undefined;
   commitLimit: number | undefined;

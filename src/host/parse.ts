@@ -226,3 +226,34 @@ export function parseCpuCount(text: string | undefined): number | undefined {
   }
   return count;
 }
+
+/**
+ * The kernel's totalreserve_pages, rebuilt from `/proc/zoneinfo` as calculate_totalreserve_pages()
+ * adds it up: per zone, its largest lowmem reserve (`protection:`) plus its high watermark, at most
+ * its managed pages. Pages; undefined when the text has no zones.
+ */
+export function parseZoneinfoTotalReserve(text: string): number | undefined {
+  let total = 0;
+  let zones = 0;
+  let zone: { high?: number; managed?: number; protection?: number } | undefined;
+  const finish = () => {
+    if (zone?.high === undefined) return;
+    zones++;
+    const reserve = zone.high + (zone.protection ?? 0);
+    total += zone.managed === undefined ? reserve : Math.min(reserve, zone.managed);
+  };
+  for (const line of text.split('\n')) {
+    if (line.startsWith('Node ')) {
+      finish();
+      zone = {};
+      continue;
+    }
+    if (zone === undefined) continue;
+    const field = /^\s+(high|managed)\s+(\d+)\s*$/.exec(line);
+    if (field) zone[field[1] as 'high' | 'managed'] = Number(field[2]);
+    const protection = /^\s+protection:\s*\(([\d,\s]+)\)/.exec(line);
+    if (protection?.[1]) zone.protection = Math.max(0, ...protection[1].split(',').map((v) => Number(v.trim())).filter(Number.isFinite));
+  }
+  finish();
+  return zones > 0 ? total : undefined;
+}

@@ -9,6 +9,8 @@ import { readCgroup } from './cgroup.ts';
 import {
   parseBracketChoice,
   parseCpuCount,
+  parseKernelRelease,
+  parseZoneinfoTotalReserve,
   parseInteger,
   pickKeyValueKb,
   pickSpaceSeparated,
@@ -123,6 +125,7 @@ export function readKernelFacts(
   fs: HostFs,
   kernelRelease: string | undefined = readKernelRelease(fs),
   presentCpus: number | undefined = readPresentCpus(fs),
+  totalReserveBytes: number | undefined = readTotalReserveBytes(fs, kernelRelease),
 ): KernelFacts {
   const meminfo = fs.readRepeated('/proc/meminfo') ?? '';
   const field = (key: string) => pickKeyValueKb(meminfo, key);
@@ -139,6 +142,11 @@ export function readKernelFacts(
     memFree: field('MemFree'),
     cached: field('Cached'),
     sReclaimable: field('SReclaimable'),
+    buffers: field('Buffers'),
+    swapCached: field('SwapCached'),
+    shmem: field('Shmem'),
+    kReclaimable: field('KReclaimable'),
+    totalReserveBytes,
     swapTotal: field('SwapTotal'),
     swapFree: field('SwapFree'),
     commitLimit: field('CommitLimit'),
@@ -148,6 +156,18 @@ export function readKernelFacts(
     hostOomKills: pickSpaceSeparated(fs.readRepeated('/proc/vmstat') ?? '', 'oom_kill'),
     presentCpus,
   };
+}
+
+/** totalreserve_pages matters only to the pre-5.2 mode-0 guess: /proc/zoneinfo is read only for those kernels. */
+export function readTotalReserveBytes(fs: HostFs, kernelRelease: string | undefined): number | undefined {
+  if (!kernelBefore52(kernelRelease)) return undefined;
+  const pages = parseZoneinfoTotalReserve(fs.read('/proc/zoneinfo') ?? '');
+  return pages === undefined ? undefined : pages * 4096;
+}
+
+function kernelBefore52(release: string | undefined): boolean {
+  const version = parseKernelRelease(release);
+  return version !== undefined && (version[0] < 5 || (version[0] === 5 && version[1] < 2));
 }
 
 export function readPresentCpus(fs: HostFs): number | undefined {
@@ -160,14 +180,15 @@ export function readKernelRelease(fs: HostFs): string | undefined {
 
 /** Reads the kernel facts each iteration; the kernel release and the CPUs present once a minute. Owned by the collector. */
 export class KernelFactsReader {
-  private slow: { at: number; release: string | undefined; cpus: number | undefined } | undefined;
+  private slow: { at: number; release: string | undefined; cpus: number | undefined; totalReserve: number | undefined } | undefined;
   constructor(private readonly fs: HostFs) {}
 
   read(now: number): KernelFacts {
     if (this.slow === undefined || now - this.slow.at >= 60_000 || now < this.slow.at) {
-      this.slow = { at: now, release: readKernelRelease(this.fs), cpus: readPresentCpus(this.fs) };
+      const release = readKernelRelease(this.fs);
+      this.slow = { at: now, release, cpus: readPresentCpus(this.fs), totalReserve: readTotalReserveBytes(this.fs, release) };
     }
-    return readKernelFacts(this.fs, this.slow.release, this.slow.cpus);
+    return readKernelFacts(this.fs, this.slow.release, this.slow.cpus, this.slow.totalReserve);
   }
 }
 

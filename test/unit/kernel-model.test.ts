@@ -172,3 +172,46 @@ describe('the doctor in a tight spot', () => {
     assert.equal(strictRoomNote(kernel(10 * MiB, 0), self), undefined, 'only strict mode charges every new process');
   });
 });
+
+describe('mode 0 before 5.2, per kernel line (__vm_enough_memory, OVERCOMMIT_GUESS)', () => {
+  // MemFree 2 GiB + file pages (Cached 1 GiB + Buffers 128 MiB + SwapCached 0) − Shmem 256 MiB
+  // + SwapFree 0 + reclaimable slab 256 MiB − totalreserve 64 MiB − admin reserve 8 MiB.
+  const legacy = { memFree: 2 * GiB, cached: 1 * GiB, buffers: 128 * MiB, swapCached: 0, shmem: 256 * MiB, sReclaimable: 256 * MiB, totalReserveBytes: 64 * MiB };
+  const free = 2 * GiB + 1 * GiB + 128 * MiB - 256 * MiB + 256 * MiB - 64 * MiB - 8 * MiB;
+  const table: [string, string, Partial<ForkModelInput>, number][] = [
+    ['RHEL 7', '3.10.0-1160.el7.x86_64', {}, free],
+    ['Ubuntu 18.04', '4.15.0-213-generic', {}, free],
+    ['RHEL 8', '4.18.0-513.el8.x86_64', {}, free],
+    ['Debian 10', '4.19.0-27-amd64', {}, free],
+    ['4.20–5.1: KReclaimable replaces SReclaimable', '5.1.21', { kReclaimable: 300 * MiB }, free + 44 * MiB],
+    ['root keeps the admin reserve', '4.19.0', { privileged: true }, free + 8 * MiB],
+    ['totalreserve unknown: taken as 0', '4.19.0', { totalReserveBytes: undefined }, free + 64 * MiB],
+  ];
+  for (const [name, release, over, room] of table) {
+    it(`${name} (${release})`, () => {
+      const v = predictFork(input({ ...legacy, kernelRelease: release, ...over }));
+      assert.equal(v.rule, 'heuristic-legacy');
+      assert.equal(v.roomBytes, room);
+      assert.equal(predictFork(input({ ...legacy, kernelRelease: release, ...over, largestMappingBytes: room - 1 })).allowed, true, 'fewer pages than free: allowed');
+      assert.equal(predictFork(input({ ...legacy, kernelRelease: release, ...over, largestMappingBytes: room })).allowed, false, 'as many as free: refused');
+      assert.match(v.explanation, /MemFree \+ file pages − Shmem \+ SwapFree \+ (S|K)Reclaimable − totalreserve_pages/);
+    });
+  }
+  it('refuses everything when free is under totalreserve_pages', () => {
+    assert.equal(predictFork(input({ ...legacy, kernelRelease: '4.19.0', totalReserveBytes: 8 * GiB, largestMappingBytes: 4096 })).allowed, false);
+  });
+
+  it('rebuilds totalreserve_pages from /proc/zoneinfo as calculate_totalreserve_pages() does', async () => {
+    const { parseZoneinfoTotalReserve } = await import('../../src/host/parse.ts');
+    const zoneinfo = [
+      'Node 0, zone      DMA', '  per-node stats', '  pages free     3840', '        min      0', '        low      1', '        high     63',
+      '        spanned  4095', '        present  3999', '        managed  3840', '        protection: (0, 3019, 5835, 5835, 5835)',
+      'Node 0, zone    DMA32', '  pages free     772915', '        high     13077', '        managed  772915', '        protection: (0, 0, 2816, 2816, 2816)',
+      'Node 0, zone   Normal', '  pages free     620372', '        high     12198', '        managed  720896', '        protection: (0, 0, 0, 0, 0)',
+      'Node 0, zone  Movable', '  pages free     0', '        high     32', '        managed  0', '        protection: (0, 0, 0, 0, 0)',
+    ].join('\n');
+    // DMA: min(63 + 5835, 3840) = 3840; DMA32: 13077 + 2816; Normal: 12198; Movable: min(32, 0) = 0.
+    assert.equal(parseZoneinfoTotalReserve(zoneinfo), 3840 + 13077 + 2816 + 12198);
+    assert.equal(parseZoneinfoTotalReserve('nothing here'), undefined);
+  });
+});
