@@ -26,6 +26,8 @@ export interface NetdataOptions {
   port?: number;
   /** Environment for Netdata, and so for its plugins (e.g. a PATH that finds another node). */
   env?: NodeJS.ProcessEnv;
+  /** `[global] memory mode` (default ram). */
+  memoryMode?: string;
 }
 
 export interface NetdataInstance {
@@ -69,7 +71,7 @@ export async function startNetdata(options: NetdataOptions): Promise<NetdataInst
   run as user = root
   hostname = ${options.hostname ?? 'redisfork-e2e'}
   update every = ${options.updateEvery ?? 1}
-  memory mode = ram
+  memory mode = ${options.memoryMode ?? 'ram'}
   error log = ${join(dirs.log, 'error.log')}
   access log = none
   debug log = none
