@@ -11,11 +11,12 @@
  * Prints a table and writes bench/RESULTS.md. No timing is asserted anywhere: the machine is shared.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, release } from 'node:os';
 import { join } from 'node:path';
 import { freePort, startRedis, waitFor, type RedisServer } from '../test/helpers/redis-server.ts';
 import { PLUGIN, assertBuilt } from '../test/helpers/plugin.ts';
+import { cpuSeconds, rssMb } from './process-cost.ts';
 
 /** The node flags the built plugin starts itself with (its second line). */
 const PREAMBLE_FLAGS = /exec node \$\{REDISFORK_NODE_FLAGS-((?:--[^\s}]+ ?)*)\}/.exec(readFileSync(PLUGIN, 'utf8').split('\n', 3).join('\n'))?.[1]?.trim() ?? '';
@@ -33,25 +34,6 @@ const VARIANTS: string[][] = (process.env.BENCH_VARIANTS ?? 'direct;jit')
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 40);
 const WARMUP_SECONDS = 3;
 
-/**
- * CPU seconds of every thread of the process (V8's GC helpers and libuv's pool included), from the
- * scheduler's nanosecond accounting in /proc/PID/task/TID/schedstat: what `perf stat -e task-clock`
- * counts, without the 10 ms ticks of /proc/PID/stat.
- */
-function cpuSeconds(pid: number): number {
-  let ns = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-    } catch {
-      // the thread ended
-    }
-  }
-  return ns / 1e9;
-}
-function rssMb(pid: number): number {
-  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
-}
 async function resetStats(servers: RedisServer[]): Promise<void> {
   for (const s of servers) await s.client().config('RESETSTAT');
 }

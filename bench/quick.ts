@@ -5,22 +5,14 @@
  *   node --import tsx bench/quick.ts dist/redisfork.plugin [other builds…]
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRedis } from '../test/helpers/redis-server.ts';
+import { cpuSeconds, rssMb } from './process-cost.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 40);
-/** CPU time of every thread, in ms, from the scheduler's nanosecond accounting (what perf's task-clock counts). */
-const cpu = (pid: number) =>
-  readdirSync(`/proc/${pid}/task`).reduce((sum, tid) => {
-    try {
-      return sum + Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
-    } catch {
-      return sum;
-    }
-  }, 0);
-const rss = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
+const cpuMs = (pid: number) => cpuSeconds(pid) * 1000;
 
 const redis = await startRedis();
 await redis.client().call('DEBUG', 'POPULATE', '100000');
@@ -33,10 +25,10 @@ const runs = await Promise.all(builds.map(async (build) => {
   let iterations = 0;
   child.stdout.on('data', (d: Buffer) => (iterations += d.toString().split('BEGIN redis_fork_one.state').length - 1));
   await new Promise((r) => setTimeout(r, Number(process.env.BENCH_WARMUP ?? 3) * 1000));
-  const c0 = cpu(child.pid!);
+  const c0 = cpuMs(child.pid!);
   const i0 = iterations;
   await new Promise((r) => setTimeout(r, SECONDS * 1000));
-  const result = { build, msPerIteration: (cpu(child.pid!) - c0) / Math.max(1, iterations - i0), iterations: iterations - i0, rssMb: rss(child.pid!) };
+  const result = { build, msPerIteration: (cpuMs(child.pid!) - c0) / Math.max(1, iterations - i0), iterations: iterations - i0, rssMb: rssMb(child.pid!) };
   child.stdin.end();
   return result;
 }));

@@ -62,7 +62,9 @@ export interface DoctorInput {
   hostPidsHidden?: boolean;
 }
 
-const RANK: Record<Verdict, number> = { ok: 0, unknown: 1, warning: 2, critical: 3 };
+/** How bad a verdict is: higher is worse. */
+export const VERDICT_RANK: Readonly<Record<Verdict, number>> = { ok: 0, unknown: 1, warning: 2, critical: 3 };
+const RANK = VERDICT_RANK;
 export function worst(verdicts: Verdict[]): Verdict {
   return verdicts.reduce<Verdict>((a, b) => (RANK[b] > RANK[a] ? b : a), 'ok');
 }

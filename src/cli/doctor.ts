@@ -10,6 +10,7 @@ import { diagnoseJob } from '../collector/diagnose.ts';
 import { HostFs, readKernelFacts, readProcessFacts } from '../host/read.ts';
 import { parseRedisInfo } from '../redis/info.ts';
 import { parseProcessStatus } from '../host/parse.ts';
+import type { KernelFacts } from '../host/facts.ts';
 import { strictRoomNote, type OwnFootprint } from '../analysis/own-footprint.ts';
 import { ConfigError, errorMessage } from '../errors.ts';
 import { resolveConfig, type SourceOptions } from './settings.ts';
@@ -22,8 +23,10 @@ export interface DoctorOptions extends SourceOptions {
 
 export async function runDoctor(options: DoctorOptions, logger: Logger, write: (text: string) => void): Promise<number> {
   let diagnoses: Diagnosis[];
+  let kernel: KernelFacts | undefined;
   try {
-    diagnoses = options.info !== undefined ? [offlineDiagnosis(options.info, options.hostRoot)] : await liveDiagnoses(options, logger);
+    if (options.info !== undefined) diagnoses = [offlineDiagnosis(options.info, options.hostRoot)];
+    else ({ diagnoses, kernel } = await liveDiagnoses(options, logger));
   } catch (err) {
     const message = err instanceof ConfigError ? `invalid configuration: ${err.message}` : errorMessage(err);
     if (options.json) write(`${JSON.stringify({ error: message, exit: 2 }, null, 2)}\n`);
@@ -31,7 +34,8 @@ export async function runDoctor(options: DoctorOptions, logger: Logger, write: (
     return 2;
   }
   const exit = doctorExitCode(diagnoses);
-  const note = options.info === undefined ? strictRoomNote(readKernelFacts(new HostFs(options.hostRoot)), ownFootprint()) : undefined;
+  // Live only: the kernel facts the collection read, and this process's own charge.
+  const note = kernel === undefined ? undefined : strictRoomNote(kernel, ownFootprint());
   if (options.json) write(`${JSON.stringify({ instances: diagnoses, exit, ...(note ? { note } : {}) }, null, 2)}\n`);
   else write(`${note ? `Note: ${note}\n\n` : ''}${formatDiagnoses(diagnoses)}`);
   return exit;
@@ -46,12 +50,12 @@ function ownFootprint(): OwnFootprint | undefined {
   return { chargeBytes: facts.vmData + (facts.vmStk ?? 0), totalVmBytes: facts.vmSize };
 }
 
-async function liveDiagnoses(options: DoctorOptions, logger: Logger): Promise<Diagnosis[]> {
+async function liveDiagnoses(options: DoctorOptions, logger: Logger): Promise<{ diagnoses: Diagnosis[]; kernel: KernelFacts | undefined }> {
   const config = await resolveConfig(options, 1, logger);
   const collector = new Collector(config, { hostFs: new HostFs(options.hostRoot), logger, updateEvery: 1, once: true });
   try {
     await collector.iterate();
-    return collector.jobs.map(diagnoseJob);
+    return { diagnoses: collector.jobs.map(diagnoseJob), kernel: collector.kernelFacts };
   } finally {
     await collector.close();
   }

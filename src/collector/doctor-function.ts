@@ -1,13 +1,15 @@
 /** Answers the `redisfork:doctor` Netdata function from the collector's latest snapshots. */
 import type { Diagnosis, Verdict } from '../analysis/doctor.ts';
-import { doctorExitCode } from '../analysis/doctor.ts';
+import { VERDICT_RANK, doctorExitCode } from '../analysis/doctor.ts';
+
+/** Worst first. */
+const byVerdictWorstFirst = (a: Verdict, b: Verdict) => VERDICT_RANK[b] - VERDICT_RANK[a];
 import { netdataMajor } from '../protocol/functions.ts';
 
 const HELP = 'Explains the fork health of each Redis instance and predicts whether its next fork will be refused.';
 
 /** Netdata 2.x row colours (SPEC §12). */
 const SEVERITY: Readonly<Record<Verdict, string>> = { critical: 'critical', warning: 'warning', unknown: 'notice', ok: 'normal' };
-const RANK: Readonly<Record<Verdict, number>> = { critical: 0, warning: 1, unknown: 2, ok: 3 };
 
 interface Column {
   id: string;
@@ -59,10 +61,10 @@ function tableRows(diagnoses: readonly Diagnosis[]): unknown[][] {
     id, job, verdict, check, summary, evidence, remedy, { rowOptions: { severity: SEVERITY[verdict] } },
   ];
   return [...diagnoses]
-    .sort((a, b) => RANK[a.verdict] - RANK[b.verdict] || a.job.localeCompare(b.job))
+    .sort((a, b) => byVerdictWorstFirst(a.verdict, b.verdict) || a.job.localeCompare(b.job))
     .flatMap((d) => {
       const what = [d.engine && `${d.engine} ${d.version ?? ''}`.trim(), d.locality, d.pid !== undefined ? `pid ${d.pid}` : undefined, d.container].filter(Boolean).join(', ');
-      const worstFirst = [...d.findings].sort((a, b) => RANK[a.verdict] - RANK[b.verdict]);
+      const worstFirst = [...d.findings].sort((a, b) => byVerdictWorstFirst(a.verdict, b.verdict));
       const problems = worstFirst.filter((f) => f.verdict === 'critical' || f.verdict === 'warning').map((f) => f.title);
       return [
         row(`${d.job}:overall`, d.job, d.verdict, 'overall', `${what}. ${problems.length ? `Needs attention: ${problems.join('; ')}.` : 'Nothing needs attention.'}${d.forkRule ? ` ${d.forkRule}` : ''}`, d.url ?? '', ''),

@@ -285,7 +285,8 @@ export class InstanceJob {
   private trackCgroupOomKills(now: number): number | undefined {
     const pid = this.locality?.pid;
     if (pid === undefined) return undefined;
-    return this.cgroupOomKills.push(now, readCgroup(this.hostFs, pid)?.oomKills);
+    // Where its cgroup is is known from the last good collection: only the counter is read.
+    return this.cgroupOomKills.push(now, readCgroup(this.hostFs, pid, this.processFacts?.cgroup, now)?.oomKills);
   }
 
   /** Redis did not answer as asked: loading, auth refused, or down. */

@@ -43,6 +43,10 @@ export class Collector {
   private readonly kernelReader: KernelFactsReader;
   private readonly emitter: ProtocolEmitter;
   private kernel: KernelFacts | undefined;
+  /** The host's kernel facts of the latest iteration. */
+  get kernelFacts(): KernelFacts | undefined {
+    return this.kernel;
+  }
   /** Host OOM kills in the last 10 minutes: tracked every iteration, whatever the jobs do. */
   private readonly hostOomKills = new CounterWindow(OOM_WINDOW_MS);
 

@@ -5,8 +5,7 @@
  * (`/proc/PID/net/fib_trie`), or through its unix socket under `/proc/PID/root`.
  */
 import { sanitizeJobName } from '../../charts/catalog.ts';
-import type { HostFs } from './read.ts';
-import { HostFs as RootFs } from './read.ts';
+import { HostFs } from './read.ts';
 import { shortContainerId, type ContainerIdentity } from './container.ts';
 import { parseFibTrieLocalAddresses, type ListeningTcpSocket, type ListeningUnixSocket } from './parse-net.ts';
 import { readListeningSockets, scanServerProcesses, type ServerProcess } from './server-processes.ts';
@@ -57,7 +56,7 @@ export function discoveredJobName(container: ContainerIdentity | undefined, port
   return port === undefined ? `${base}_sock` : `${base}_${port}`;
 }
 
-export function discoverServers(fs: HostFs, ownNetns: string | undefined = new RootFs('').readLink('/proc/self/ns/net')): DiscoveredServer[] {
+export function discoverServers(fs: HostFs, ownNetns: string | undefined = new HostFs('').readLink('/proc/self/ns/net')): DiscoveredServer[] {
   const found: DiscoveredServer[] = [];
   const seen = new Set<string>();
   for (const server of scanServerProcesses(fs)) {

@@ -76,15 +76,17 @@ export function decideLocality(
       return { locality: 'local', pid: processId, reason: `process ${processId} on this host is this server` };
     }
   }
-  let candidates = processId === undefined
-    ? []
-    : scanner.scan(now).filter((s) => s.innermostPid === processId && s.inContainer && ageMatches(s.ageSeconds, info.uptimeSeconds));
-  if (job.container !== undefined) {
-    const wanted = job.container;
+  const wanted = job.container;
+  let candidates: ServerProcess[];
+  if (wanted !== undefined) {
     candidates = scanner.scan(now).filter((s) => containerMatches(wanted, s.container) && (processId === undefined || s.innermostPid === processId));
     if (candidates.length === 0) {
       return { locality: 'remote', pid: undefined, reason: `no Redis process in a container matching "${wanted}" on this host` };
     }
+  } else {
+    candidates = processId === undefined
+      ? []
+      : scanner.scan(now).filter((s) => s.innermostPid === processId && s.inContainer && ageMatches(s.ageSeconds, info.uptimeSeconds));
   }
   const target = job.target.kind === 'unix' ? { path: job.target.path } : info.tcpPort ? { port: info.tcpPort } : undefined;
   if (target !== undefined) candidates = candidates.filter((s) => listensOn(readListeningSockets(fs, s.pid), target));

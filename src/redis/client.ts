@@ -96,6 +96,11 @@ function plainErrCode(message: string): ErrorCode {
   return 'ERR_REDIS_REPLY';
 }
 
+function socketCode(err: unknown): ErrorCode | undefined {
+  const code = err instanceof Error ? (err as NodeJS.ErrnoException).code : undefined;
+  return code === undefined ? undefined : SOCKET_CODES[code];
+}
+
 /** Sorts a Redis or socket error into the plugin's codes: by class and code first. */
 export function classifyRedisError(err: unknown): RedisforkError {
   if (err instanceof RedisforkError) return err;
@@ -104,12 +109,10 @@ export function classifyRedisError(err: unknown): RedisforkError {
   if (err instanceof ReplyError) {
     const prefix = message.split(' ', 1)[0] ?? '';
     code = REPLY_CODES[prefix] ?? (prefix === 'ERR' ? plainErrCode(message) : 'ERR_REDIS_REPLY');
-  } else if (typeof (err as NodeJS.ErrnoException | undefined)?.code === 'string' && SOCKET_CODES[(err as NodeJS.ErrnoException).code!]) {
-    code = SOCKET_CODES[(err as NodeJS.ErrnoException).code!]!;
   } else {
-    // ioredis's own failures are plain Errors without a class or code ("Connection is closed.",
-    // "Stream isn't writeable…", "Reached the max retries…"): all mean no usable connection.
-    code = 'ERR_REDIS_UNREACHABLE';
+    // Socket errors by Node's code; ioredis's own failures are plain Errors without a class or code
+    // ("Connection is closed.", "Stream isn't writeable…", "Reached the max retries…"): no usable connection.
+    code = socketCode(err) ?? 'ERR_REDIS_UNREACHABLE';
   }
   return new RedisforkError(code, message, { cause: err });
 }

@@ -1,0 +1,23 @@
+/** What a process costs, read from procfs: shared by `npm run bench` and `bench/quick.ts`. */
+import { readFileSync, readdirSync } from 'node:fs';
+
+/**
+ * CPU seconds of every thread of the process (V8's GC helpers and libuv's pool included), from the
+ * scheduler's nanosecond accounting in /proc/PID/task/TID/schedstat: what `perf stat -e task-clock`
+ * counts, without the 10 ms ticks of /proc/PID/stat.
+ */
+export function cpuSeconds(pid: number): number {
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // the thread ended
+    }
+  }
+  return ns / 1e9;
+}
+
+export function rssMb(pid: number): number {
+  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
+}
