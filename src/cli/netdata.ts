@@ -117,8 +117,9 @@ export async function runNetdataMode(options: NetdataModeOptions, logger: Logger
   // Without a config file and with no Redis found (Netdata often starts first at boot), look again
   // every REDETECT_MS until one answers.
   let lastDetection = Date.now();
+  const rediscoverEvery = rediscoverMs();
   while (!stopping) {
-    const detectEvery = collector.jobs.length === 0 ? Math.min(REDETECT_MS, rediscoverMs()) : rediscoverMs();
+    const detectEvery = collector.jobs.length === 0 ? Math.min(REDETECT_MS, rediscoverEvery) : rediscoverEvery;
     if (config.source === 'autodetect' && Date.now() - lastDetection >= detectEvery) {
       lastDetection = Date.now();
       const found = await autodetect(config.updateEvery, logger, hostFs);

@@ -47,14 +47,48 @@ export function cgroupAncestry(path: string): string[] {
 }
 
 /** Reads the cgroup facts at `location`: its own OOM kills, the smallest limit above it and that cgroup's usage. */
-export function readCgroupMemory(fs: HostFs, location: CgroupLocation, locatedAt?: number): CgroupFacts {
+/** The files read every second for one location, joined once (a location lives for a minute or more). */
+interface CgroupFilePaths {
+  ancestry: { path: string; limit: string; high: string }[];
+  own: { swap: string; events: string };
+  usage: Map<string, string>;
+}
+
+const filePathsByLocation = new WeakMap<CgroupLocation, CgroupFilePaths>();
+
+function filePaths(location: CgroupLocation): CgroupFilePaths {
+  let paths = filePathsByLocation.get(location);
+  if (paths) return paths;
   const files = FILES[location.version];
-  const dir = (path: string) => join(location.mount, path);
+  const own = join(location.mount, location.path);
+  paths = {
+    ancestry: cgroupAncestry(location.path).map((path) => {
+      const dir = join(location.mount, path);
+      return { path, limit: join(dir, files.limit), high: join(dir, 'memory.high') };
+    }),
+    own: { swap: join(own, files.swap), events: join(own, files.events) },
+    usage: new Map(),
+  };
+  filePathsByLocation.set(location, paths);
+  return paths;
+}
+
+function usageFile(location: CgroupLocation, paths: CgroupFilePaths, cgroupPath: string): string {
+  let file = paths.usage.get(cgroupPath);
+  if (file === undefined) {
+    file = join(location.mount, cgroupPath, FILES[location.version].usage);
+    paths.usage.set(cgroupPath, file);
+  }
+  return file;
+}
+
+export function readCgroupMemory(fs: HostFs, location: CgroupLocation, locatedAt?: number): CgroupFacts {
+  const paths = filePaths(location);
   let limit: number | null | undefined;
   let limitPath: string | undefined;
   let high: number | null | undefined;
-  for (const path of cgroupAncestry(location.path)) {
-    const value = parseCgroupLimit(fs.readRepeated(join(dir(path), files.limit)));
+  for (const { path, limit: limitFile, high: highFile } of paths.ancestry) {
+    const value = parseCgroupLimit(fs.readRepeated(limitFile));
     if (value === undefined) continue;
     if (limit === undefined) limit = null;
     if (value !== null && (limit === null || value < limit)) {
@@ -62,15 +96,13 @@ export function readCgroupMemory(fs: HostFs, location: CgroupLocation, locatedAt
       limitPath = path;
     }
     if (location.version === 2) {
-      const highHere = parseCgroupLimit(fs.readRepeated(join(dir(path), 'memory.high')));
+      const highHere = parseCgroupLimit(fs.readRepeated(highFile));
       if (highHere !== undefined && highHere !== null && (high === undefined || high === null || highHere < high)) high = highHere;
       else if (high === undefined && highHere === null) high = null;
     }
   }
-  const own = dir(location.path);
   // The usage that the limit is compared with is the usage of the cgroup that holds it (a pod's
   // limit counts every container in the pod).
-  const usageDir = limitPath === undefined ? own : dir(limitPath);
   return {
     version: location.version,
     path: location.path,
@@ -78,11 +110,11 @@ export function readCgroupMemory(fs: HostFs, location: CgroupLocation, locatedAt
     ...(locatedAt === undefined ? {} : { locatedAt }),
     memoryLimit: limit,
     limitPath,
-    memoryUsage: parseInteger(fs.readRepeated(join(usageDir, files.usage))),
+    memoryUsage: parseInteger(fs.readRepeated(usageFile(location, paths, limitPath ?? location.path))),
     memoryHigh: high,
-    swapLimit: parseCgroupLimit(fs.readRepeated(join(own, files.swap))),
+    swapLimit: parseCgroupLimit(fs.readRepeated(paths.own.swap)),
     // Both files carry an `oom_kill N` line (v1 since kernel 4.13): kills in Redis's own cgroup.
-    oomKills: pickSpaceSeparated(fs.readRepeated(join(own, files.events)) ?? '', 'oom_kill'),
+    oomKills: pickSpaceSeparated(fs.readRepeated(paths.own.events) ?? '', 'oom_kill'),
   };
 }
 

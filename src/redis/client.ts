@@ -17,6 +17,8 @@ import { CONFIG_KEYS, type RedisConfigValues } from '../model/redis-config.ts';
  */
 const EVERY_TIME_SECTIONS = ['memory', 'persistence', 'stats'] as const;
 const MAX_BACKOFF_MS = 30_000;
+/** What Redis < 7.0 (and KeyDB) answer to INFO with several sections: the reply carries no code of its own. */
+const SECTION_LIST_REFUSED = /syntax error|wrong number of arguments/i;
 
 export interface CollectResult {
   /** INFO memory, persistence, stats; plus server after a (re)connect and on CONFIG rounds, with replication on the latter. */
@@ -190,10 +192,12 @@ export class RedisConnection {
   }
 
   private async round(withStats: boolean, withConfig: boolean): Promise<CollectResult> {
-    const pipeline = this.client.pipeline();
-    let infoCount = 0;
     const withServer = withStats && (this.serverSectionDue || withConfig);
     const sections: string[] = withServer ? ['server', ...EVERY_TIME_SECTIONS] : [...EVERY_TIME_SECTIONS];
+    // Most seconds need one command: sent alone, without a pipeline's bookkeeping.
+    if (withStats && !withConfig && this.multiSectionInfo) return this.infoAlone(sections, withServer);
+    const pipeline = this.client.pipeline();
+    let infoCount = 0;
     if (withStats && this.multiSectionInfo) {
       pipeline.info(...sections);
       infoCount = 1;
@@ -217,7 +221,7 @@ export class RedisConnection {
     const infoReplies = replies.slice(0, infoCount);
     const firstError = infoReplies.find(([err]) => err)?.[0];
     if (firstError) {
-      if (withStats && this.multiSectionInfo && /syntax error|wrong number of arguments/i.test(firstError.message)) {
+      if (withStats && this.multiSectionInfo && SECTION_LIST_REFUSED.test(firstError.message)) {
         this.multiSectionInfo = false;
         return this.round(withStats, withConfig);
       }
@@ -228,6 +232,21 @@ export class RedisConnection {
     const result: CollectResult = { infoText, withServer };
     if (withConfig) result.config = readConfigReplies(replies.slice(infoCount));
     return result;
+  }
+
+  private async infoAlone(sections: string[], withServer: boolean): Promise<CollectResult> {
+    let reply: unknown;
+    try {
+      reply = await this.client.call('INFO', ...sections);
+    } catch (err) {
+      if (err instanceof ReplyError && SECTION_LIST_REFUSED.test((err as Error).message)) {
+        this.multiSectionInfo = false;
+        return this.round(true, false);
+      }
+      throw classifyRedisError(err);
+    }
+    if (withServer) this.serverSectionDue = false;
+    return { infoText: String(reply), withServer };
   }
 
   async close(): Promise<void> {
