@@ -2,12 +2,10 @@
 import { build } from 'esbuild';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { GENERATED, generateValidators } from './gen-validators.mjs';
+import { NODE_FLAGS } from './node-flags.mjs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const outfile = 'dist/redisfork.plugin';
-/** V8 flags the plugin starts with (see below). */
-// --no-expose-wasm: --jitless turns WebAssembly off anyway, and says so on stderr unless told.
-const NODE_FLAGS = '--no-expose-wasm --jitless --max-semi-space-size=1';
 // The config validators, compiled from schema.json (the committed file is checked by a unit test).
 writeFileSync(GENERATED, generateValidators());
 await build({

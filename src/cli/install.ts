@@ -8,8 +8,9 @@
  * as with any stock alert); the example config is written only where no redisfork.conf exists.
  * Safe to run twice: it says what it changed and what was already in place.
  */
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { chooseRuntime, pinInterpreter, runtimeFix, type Runtime } from './install-runtime.ts';
 
 declare const __REDISFORK_HEALTH__: string | undefined;
 declare const __REDISFORK_EXAMPLE_CONFIG__: string | undefined;
@@ -44,8 +45,12 @@ function bundled(kind: 'health' | 'config', selfPath: string): string {
 export interface InstallOptions {
   dryRun: boolean;
   root: string;
-  /** The plugin file to install: the running bundle. */
+  /** The plugin file to install: the running bundle, or the standalone executable. */
   selfPath: string;
+  /** Running as the standalone build (Node's single executable application). */
+  standalone: boolean;
+  /** The node running this command (process.execPath). */
+  runningNode: string;
 }
 
 export function install(options: InstallOptions, say: (line: string) => void): number {
@@ -56,13 +61,20 @@ export function install(options: InstallOptions, say: (line: string) => void): n
     say('Install Netdata first, or copy dist/redisfork.plugin into its plugins.d by hand (see README).');
     return 1;
   }
-  if (!options.selfPath.endsWith('.plugin')) {
+  if (!options.standalone && !options.selfPath.endsWith('.plugin')) {
     say(`install copies the built plugin; run it as dist/redisfork.plugin install (not from ${options.selfPath}).`);
     return 1;
   }
   const at = (path: string) => join(root, path);
   const verb = dryRun ? 'would ' : '';
   say(`${dryRun ? 'Dry run: ' : ''}found the ${layout.name}.`);
+  const runtime = chooseRuntime({ root, standalone: options.standalone, runningNode: options.runningNode });
+  if (runtime.kind === 'none') {
+    say(`Not installed: ${runtime.problem}.`);
+    for (const line of runtimeFix()) say(line);
+    return 1;
+  }
+  say(`  ${describeRuntime(runtime)}`);
 
   // Netdata runs its plugins as the netdata user: its group must be able to read the config.
   const netdataGid = groupId(at('/etc/group'), 'netdata');
@@ -82,14 +94,16 @@ export function install(options: InstallOptions, say: (line: string) => void): n
   };
 
   const pluginTarget = join(layout.plugins, 'redisfork.plugin');
-  const self = readFileSync(options.selfPath);
+  const self = runtime.kind === 'absolute' ? pinInterpreter(readFileSync(options.selfPath), runtime.node) : readFileSync(options.selfPath);
   if (existsSync(at(pluginTarget)) && readFileSync(at(pluginTarget)).equals(self)) {
     say(`  unchanged ${pluginTarget}`);
   } else {
     say(`  ${verb}${existsSync(at(pluginTarget)) ? 'update' : 'write'} ${pluginTarget} (the plugin)`);
     if (!dryRun) {
-      copyFileSync(options.selfPath, at(pluginTarget));
-      chmodSync(at(pluginTarget), 0o755);
+      // Written next to the target, then renamed: a running plugin keeps its old file.
+      writeFileSync(`${at(pluginTarget)}.new`, self, { mode: 0o755 });
+      chmodSync(`${at(pluginTarget)}.new`, 0o755);
+      renameSync(`${at(pluginTarget)}.new`, at(pluginTarget));
     }
   }
   put(join(layout.stockConfig, 'health.d', 'redisfork.conf'), Buffer.from(bundled('health', options.selfPath)), 0o644, 'the alert pack', false);
@@ -100,6 +114,17 @@ export function install(options: InstallOptions, say: (line: string) => void): n
   say(dryRun ? 'Nothing was written.' : 'Done. Check the config, then restart Netdata: systemctl restart netdata');
   say(`  ${join(layout.plugins, 'redisfork.plugin')} check-config ${join(layout.userConfig, 'redisfork.conf')}`);
   return 0;
+}
+
+function describeRuntime(runtime: Exclude<Runtime, { kind: 'none' }>): string {
+  switch (runtime.kind) {
+    case 'standalone':
+      return 'the standalone build: Netdata runs it with no Node installed';
+    case 'path':
+      return `Netdata will run it with ${runtime.node} (Node ${runtime.version}, checked as the netdata user where there is one)`;
+    case 'absolute':
+      return `${runtime.why}: the installed plugin runs ${runtime.node} (Node ${runtime.version}), written into its first line`;
+  }
 }
 
 function groupId(groupFile: string, name: string): number | undefined {

@@ -7,6 +7,7 @@ import { runNetdataMode } from './netdata.ts';
 import { checkConfig } from './check-config.ts';
 import { runDoctor } from './doctor.ts';
 import { install } from './install.ts';
+import { isStandaloneBuild } from './install-runtime.ts';
 
 function parseUpdateEvery(raw: string): number {
   const value = Number(raw);
@@ -90,7 +91,9 @@ export function buildProgram(exit: (code: number) => void): Command {
     .option('--dry-run', 'say what would be done, write nothing')
     .option('--root <dir>', 'treat this directory as / (for packaging and tests)', '')
     .action((opts: { dryRun?: boolean; root: string }) => {
-      exit(install({ dryRun: opts.dryRun ?? false, root: opts.root, selfPath: process.argv[1] ?? '' }, (line) => process.stdout.write(`${line}\n`)));
+      const standalone = isStandaloneBuild();
+      const selfPath = standalone ? process.execPath : process.argv[1] ?? '';
+      exit(install({ dryRun: opts.dryRun ?? false, root: opts.root, selfPath, standalone, runningNode: process.execPath }, (line) => process.stdout.write(`${line}\n`)));
     });
 
   // Options after a subcommand name belong to the subcommand (doctor --url, not the root's --url).

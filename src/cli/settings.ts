@@ -16,6 +16,10 @@ export async function resolveConfig(options: SourceOptions, updateEveryFloor: nu
   } else {
     const file = options.config ?? findConfigFile();
     config = file === undefined ? await autodetect(updateEveryFloor, logger) : loadConfigFile(file);
+    if (config.autodetect) {
+      logger.info({ file: config.source }, `${config.source} lists no jobs: finding the Redis servers on this host`);
+      config = await autodetect(Math.max(config.updateEvery, updateEveryFloor), logger);
+    }
   }
   for (const warning of config.warnings) logger.warn(warning);
   // Netdata's argv[1] is the floor: never collect faster than Netdata asked.

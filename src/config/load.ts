@@ -103,9 +103,13 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
   const rawJobs: unknown[] = typeof raw === 'object' && raw !== null && Array.isArray((raw as RawConfig).jobs) ? ((raw as RawConfig).jobs as unknown[]) : [];
   const resolved = resolveJobs(rawJobs, env);
   const problems = [...shapeProblems, ...resolved.problems];
-  if (schemaOk && rawJobs.length === 0) problems.push({ path: 'jobs', message: 'no jobs: list at least one Redis' });
+  // A file without a `jobs` key (the stock example, all of it commented) leaves finding Redis to
+  // autodetection; a `jobs` list with nothing in it is a mistake.
+  const listsJobs = typeof raw === 'object' && raw !== null && 'jobs' in raw;
+  if (schemaOk && listsJobs && rawJobs.length === 0) problems.push({ path: 'jobs', message: 'no jobs: list at least one Redis, or remove the key to let the plugin find them' });
   if (problems.length > 0) throw new ConfigError(file, problems);
-  return { updateEvery: (raw as RawConfig).update_every ?? DEFAULT_UPDATE_EVERY, jobs: resolved.jobs, source: file, warnings: resolved.warnings };
+  const config: PluginConfig = { updateEvery: (raw as RawConfig).update_every ?? DEFAULT_UPDATE_EVERY, jobs: resolved.jobs, source: file, warnings: resolved.warnings };
+  return listsJobs ? config : { ...config, autodetect: true };
 }
 
 /** `/jobs/1/url` -> `jobs[1].url` */

@@ -37,6 +37,8 @@ export interface PluginConfig {
   /** The file it came from, or `autodetect`, or `--url`. */
   source: string;
   warnings: string[];
+  /** Set for a file that lists no jobs (no `jobs` key): the Redis servers are to be found by autodetection. */
+  autodetect?: true;
 }
 
 export const DEFAULT_TIMEOUT_MS = 1000;

@@ -1,7 +1,7 @@
 /** `install` into a directory laid out like a Debian Netdata: writes, is safe twice, keeps a user's config. */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PLUGIN, runPlugin } from '../helpers/plugin.ts';
@@ -14,6 +14,9 @@ describe('install', () => {
     mkdirSync(join(root, 'etc/netdata'), { recursive: true });
     writeFileSync(join(root, 'usr/lib/netdata/plugins.d/apps.plugin'), '');
     writeFileSync(join(root, 'etc/group'), 'root:x:0:\nnetdata:x:4242:\n');
+    // The Node that Netdata will find on its PATH in this root: this machine's.
+    mkdirSync(join(root, 'usr/bin'), { recursive: true });
+    symlinkSync(process.execPath, join(root, 'usr/bin/node'));
   });
   after(() => rmSync(root, { recursive: true, force: true }));
 
@@ -22,6 +25,7 @@ describe('install', () => {
     assert.equal(result.code, 0, result.stdout);
     assert.match(result.stdout, /found the Debian\/Ubuntu netdata package/);
     assert.match(result.stdout, /would write \/usr\/lib\/netdata\/plugins.d\/redisfork.plugin/);
+    assert.match(result.stdout, new RegExp(`Netdata will run it with /usr/bin/node \\(Node ${process.version.replace(/\./g, '\\.')}`));
     assert.equal(existsSync(join(root, 'usr/lib/netdata/plugins.d/redisfork.plugin')), false);
   });
 
@@ -51,6 +55,26 @@ describe('install', () => {
     assert.match(result.stdout, /unchanged \/usr\/lib\/netdata\/conf.d\/health.d\/redisfork.conf/);
     assert.match(result.stdout, /kept \/etc\/netdata\/redisfork.conf/);
     assert.match(readFileSync(config, 'utf8'), /name: mine/);
+  });
+
+  it('refuses, writing nothing, when the node on Netdata\'s PATH is older than 18, and says how to fix it', async () => {
+    const old = mkdtempSync(join(tmpdir(), 'redisfork-oldnode-'));
+    try {
+      mkdirSync(join(old, 'usr/lib/netdata/plugins.d'), { recursive: true });
+      mkdirSync(join(old, 'usr/local/bin'), { recursive: true });
+      writeFileSync(join(old, 'usr/lib/netdata/plugins.d/apps.plugin'), '');
+      writeFileSync(join(old, 'usr/local/bin/node'), '#!/bin/sh\necho v16.20.2\n');
+      chmodSync(join(old, 'usr/local/bin/node'), 0o755);
+      const result = await runPlugin(['install', '--root', old]);
+      assert.equal(result.code, 1, result.stdout);
+      assert.match(result.stdout, /Not installed: \/usr\/local\/bin\/node on Netdata's PATH is Node v16\.20\.2, older than 18/);
+      assert.match(result.stdout, /apt-get install nodejs/);
+      assert.match(result.stdout, /redisfork\.plugin-linux-x64 install/);
+      assert.equal(existsSync(join(old, 'usr/lib/netdata/plugins.d/redisfork.plugin')), false);
+      assert.equal(existsSync(join(old, 'usr/lib/netdata/conf.d')), false);
+    } finally {
+      rmSync(old, { recursive: true, force: true });
+    }
   });
 
   it('says so when there is no Netdata', async () => {

@@ -1,0 +1,7 @@
+// The V8 flags the plugin runs with, measured by `npm run bench` (bench/RESULTS.md): the bundle's
+// first line passes them to node, the standalone build's SEA config carries them as execArgv.
+// A small young generation, and V8's bytecode interpreter only (no optimizing or baseline compiler
+// and their code): on Node 20 the same RSS as --jitless, which on Node 18-22 needs
+// --no-expose-wasm to keep a warning off stderr, a flag Node 24 refuses ("bad option").
+// Every flag here is accepted by Node 18, 20, 22 and 24 (test/integration/node18.test.ts).
+export const NODE_FLAGS = '--max-semi-space-size=1 --no-opt --no-sparkplug';
