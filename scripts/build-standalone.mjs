@@ -44,7 +44,12 @@ try {
   copyFileSync(NODE, unfinished);
   // Node's release binaries carry their symbol tables: 15% of the size, nothing a plugin needs.
   if (spawnSync('strip', [unfinished]).status !== 0) console.error('strip not found: the executable keeps its symbols');
-  execFileSync(process.execPath, [POSTJECT, unfinished, 'NODE_SEA_BLOB', join(work, 'sea.blob'), '--sentinel-fuse', SENTINEL_FUSE], { stdio: ['ignore', 'ignore', 'inherit'] });
+  // postject warns about ELF note sections it does not need on every run: shown only when it fails.
+  const injected = spawnSync(process.execPath, [POSTJECT, unfinished, 'NODE_SEA_BLOB', join(work, 'sea.blob'), '--sentinel-fuse', SENTINEL_FUSE], { encoding: 'utf8' });
+  if (injected.status !== 0) {
+    console.error(injected.stdout, injected.stderr);
+    process.exit(injected.status ?? 1);
+  }
   chmodSync(unfinished, 0o755);
   execFileSync('mv', [unfinished, OUTPUT]);
   console.error(`built ${OUTPUT} (${(statSync(OUTPUT).size / 2 ** 20).toFixed(1)} MiB, Node ${STANDALONE_NODE_VERSION})`);

