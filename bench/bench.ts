@@ -11,7 +11,7 @@
  * Prints a table and writes bench/RESULTS.md. No timing is asserted anywhere: the machine is shared.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, release } from 'node:os';
 import { join } from 'node:path';
 import { freePort, startRedis, waitFor, type RedisServer } from '../test/helpers/redis-server.ts';
@@ -78,12 +78,12 @@ interface PluginResult {
   warmupCpuMs: number;
 }
 
-async function benchPlugin(servers: RedisServer[], jobs: number, dir: string, nodeFlags: string[] = []): Promise<PluginResult> {
+async function benchPlugin(servers: RedisServer[], jobs: number, dir: string, nodeFlags: string[] = [], executable = PLUGIN): Promise<PluginResult> {
   const config = join(dir, `bench-${jobs}.conf`);
   writeFileSync(config, `update_every: 1\njobs:\n${Array.from({ length: jobs }, (_, i) => `  - { name: j${i}, url: "${servers[i % servers.length]!.url}" }`).join('\n')}\n`);
   // No flags: the plugin runs itself, as Netdata runs it (its first lines exec node with its flags).
   // With flags: `node FLAGS plugin`, which skips those lines, for comparison.
-  const [command, ...args] = nodeFlags.length === 0 ? [PLUGIN] : [process.execPath, ...nodeFlags.filter((f) => f !== '(jit)'), PLUGIN];
+  const [command, ...args] = nodeFlags.length === 0 ? [executable] : [process.execPath, ...nodeFlags.filter((f) => f !== '(jit)'), executable];
   const child = spawn(command!, [...args, '1', '--config', config, '--log-level', 'warn'], { stdio: ['pipe', 'pipe', 'inherit'] });
   // Arrival time of each iteration: the state chart of job 0 opens every iteration.
   const arrivals: number[] = [];
@@ -134,6 +134,43 @@ async function benchPlugin(servers: RedisServer[], jobs: number, dir: string, no
     warmupCpuMs,
     redisTop: Object.entries(redis.byCommand).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([c, u]) => `${c} ${(u / Math.max(1, collections)).toFixed(1)}`).join(', '),
   };
+}
+
+const STANDALONE = PLUGIN.replace(/redisfork\.plugin$/, 'redisfork.plugin-linux-x64');
+
+interface BuildCost {
+  build: string;
+  sizeMb: number;
+  /** Median over runs of `--once` against one Redis: wall time and CPU (user + system, children included). */
+  onceWallMs: number;
+  onceCpuMs: number;
+  /** RSS and CPU per iteration of one job, measured like the rows above. */
+  steady?: PluginResult;
+}
+
+/** Start-up cost and size of a build: `--once` against one Redis, run 9 times, the median. */
+function startupCost(command: string, redisUrl: string): { wallMs: number; cpuMs: number } {
+  const walls: number[] = [];
+  const cpusMs: number[] = [];
+  for (let i = 0; i < 9; i++) {
+    const run = spawnSync('bash', ['-c', `TIMEFORMAT='%R %U %S'; { time "$0" --once --url "$1" --log-level error >/dev/null; } 2>&1 | tail -1`, command, redisUrl], { encoding: 'utf8' });
+    const [real, user, sys] = run.stdout.trim().split(/\s+/).map(Number);
+    walls.push(real! * 1000);
+    cpusMs.push((user! + sys!) * 1000);
+  }
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  return { wallMs: median(walls), cpuMs: median(cpusMs) };
+}
+
+async function benchBuilds(servers: RedisServer[], dir: string): Promise<BuildCost[]> {
+  const builds: BuildCost[] = [];
+  for (const [build, path] of [['bundle (`dist/redisfork.plugin`, run by node)', PLUGIN], ['standalone (`dist/redisfork.plugin-linux-x64`)', STANDALONE]] as const) {
+    if (!existsSync(path)) continue;
+    const once = startupCost(path, servers[0]!.url);
+    const steady = path === PLUGIN ? undefined : await benchPlugin(servers, 1, dir, [], path);
+    builds.push({ build, sizeMb: statSync(path).size / 2 ** 20, onceWallMs: once.wallMs, onceCpuMs: once.cpuMs, ...(steady ? { steady } : {}) });
+  }
+  return builds;
 }
 
 /** The floor: Node itself, doing nothing but a 1 s timer (what any Node plugin costs before its work). */
@@ -217,8 +254,10 @@ async function main(): Promise<void> {
     const idle = await benchIdleNode();
     console.error(`bench: prometheus-redis-exporter for ${SECONDS} s ...`);
     const exporter = await benchExporter(servers[0]!);
+    console.error('bench: size and start-up of the bundle and the standalone build ...');
+    const builds = await benchBuilds(servers, dir);
     const one = plugin[0]!;
-    const report = render(plugin, exporter, one, idle);
+    const report = render(plugin, exporter, one, idle, builds);
     console.log(report);
     writeFileSync(new URL('./RESULTS.md', import.meta.url), report);
   } finally {
@@ -227,7 +266,7 @@ async function main(): Promise<void> {
   }
 }
 
-function render(plugin: PluginResult[], exporter: ExporterResult, one: PluginResult, idle: { cpuMsPerSecond: number; rssMb: number }): string {
+function render(plugin: PluginResult[], exporter: ExporterResult, one: PluginResult, idle: { cpuMsPerSecond: number; rssMb: number }, builds: BuildCost[]): string {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   const f = (n: number, d = 1) => n.toFixed(d);
   const lines = [
@@ -261,6 +300,17 @@ function render(plugin: PluginResult[], exporter: ExporterResult, one: PluginRes
     `The exporter's Redis time per scrape, by command (µs): ${exporter.topCommands}.`,
     `The plugin's (1 job), per collection (µs): ${one.redisTop} — INFO memory/persistence/stats every second; INFO server, INFO replication and CONFIG GET after a reconnect and once a minute.`,
     'Called once a second, each INFO finds Redis\'s caches cold: back to back, INFO of these sections costs about 12 µs here.',
+    '',
+    '## The two builds',
+    '',
+    '| build | size | `--once` wall time | `--once` CPU | CPU per iteration, 1 job | RSS, 1 job |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    ...builds.map((b) => {
+      const steady = b.steady ?? one;
+      return `| ${b.build} | ${f(b.sizeMb)} MiB | ${f(b.onceWallMs, 0)} ms | ${f(b.onceCpuMs, 0)} ms | ${f(steady.cpuMsPerCollection, 2)} ms | ${f(steady.rssMb)} MiB |`;
+    }),
+    '',
+    '`--once`: start, connect, collect once, print, exit; the median of 9 runs. The bundle\'s size leaves out the Node it runs on.',
     '',
     'Targets (issue 10): 1 job ≤ 0.8 ms CPU per iteration and ≥ 3× below the exporter, RSS ≤ 45 MiB;',
     '100 jobs ≤ 0.12 ms per instance and RSS ≤ 60 MiB; 1000 jobs at 1 s on time under 10% of a core;',

@@ -3,5 +3,7 @@
 // A small young generation, and V8's bytecode interpreter only (no optimizing or baseline compiler
 // and their code): on Node 20 the same RSS as --jitless, which on Node 18-22 needs
 // --no-expose-wasm to keep a warning off stderr, a flag Node 24 refuses ("bad option").
+// One V8 worker thread instead of four: under vm.overcommit_memory=2 each thread's 8 MiB stack is
+// charged against the commit limit, and the doctor must start where room is tight (issue 13).
 // Every flag here is accepted by Node 18, 20, 22 and 24 (test/integration/node18.test.ts).
-export const NODE_FLAGS = '--max-semi-space-size=1 --no-opt --no-sparkplug';
+export const NODE_FLAGS = '--max-semi-space-size=1 --no-opt --no-sparkplug --v8-pool-size=1';

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import './thread-pool.ts';
 import { main } from './cli/main.ts';
 import { log } from './log.ts';
 

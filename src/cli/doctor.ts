@@ -9,9 +9,9 @@ import { Collector } from '../collector/runner.ts';
 import { diagnoseJob } from '../collector/diagnose.ts';
 import { HostFs, readKernelFacts, readProcessFacts } from '../host/read.ts';
 import { parseRedisInfo } from '../redis/info.ts';
-import { parseProcessStatus } from '../host/parse.ts';
+import { parseProcessStatus, parseSmaps } from '../host/parse.ts';
 import type { KernelFacts } from '../host/facts.ts';
-import { strictRoomNote, type OwnFootprint } from '../analysis/own-footprint.ts';
+import { strictRoom, type OwnFootprint } from '../analysis/own-footprint.ts';
 import { ConfigError, errorMessage } from '../errors.ts';
 import { resolveConfig, type SourceOptions } from './settings.ts';
 
@@ -35,19 +35,26 @@ export async function runDoctor(options: DoctorOptions, logger: Logger, write: (
   }
   const exit = doctorExitCode(diagnoses);
   // Live only: the kernel facts the collection read, and this process's own charge.
-  const note = kernel === undefined ? undefined : strictRoomNote(kernel, ownFootprint());
-  if (options.json) write(`${JSON.stringify({ instances: diagnoses, exit, ...(note ? { note } : {}) }, null, 2)}\n`);
-  else write(`${note ? `Note: ${note}\n\n` : ''}${formatDiagnoses(diagnoses)}`);
+  const tight = kernel === undefined ? undefined : strictRoom(kernel, ownFootprint());
+  if (options.json) write(`${JSON.stringify({ instances: diagnoses, exit, ...(tight ? { note: tight.note, tightRoom: { roomBytes: tight.roomBytes, neededBytes: tight.neededBytes } } : {}) }, null, 2)}\n`);
+  else write(`${tight ? `Note: ${tight.note}\n\n` : ''}${formatDiagnoses(diagnoses)}`);
   return exit;
 }
 
-/** This process's own charge, from /proc/self/status. */
+/**
+ * This process's own charge: the mappings the kernel accounts (VM_ACCOUNT in /proc/self/smaps,
+ * exact), else VmData + VmStk (an upper bound: V8 and glibc reserve writable memory they map
+ * MAP_NORESERVE, which is never charged).
+ */
 function ownFootprint(): OwnFootprint | undefined {
-  const status = new HostFs('').read('/proc/self/status');
+  const fs = new HostFs('');
+  const status = fs.read('/proc/self/status');
   if (status === undefined) return undefined;
   const facts = parseProcessStatus(status);
   if (facts.vmData === undefined || facts.vmSize === undefined) return undefined;
-  return { chargeBytes: facts.vmData + (facts.vmStk ?? 0), totalVmBytes: facts.vmSize };
+  const smapsText = fs.read('/proc/self/smaps');
+  const smaps = smapsText === undefined ? undefined : parseSmaps(smapsText);
+  return { chargeBytes: smaps?.accountableBytes ?? facts.vmData + (facts.vmStk ?? 0), totalVmBytes: facts.vmSize };
 }
 
 async function liveDiagnoses(options: DoctorOptions, logger: Logger): Promise<{ diagnoses: Diagnosis[]; kernel: KernelFacts | undefined }> {

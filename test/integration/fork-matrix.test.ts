@@ -12,11 +12,14 @@ import { PLUGIN, assertBuilt, runPlugin } from '../helpers/plugin.ts';
 import { meminfoKb, overcommitSettings, overcommitSkipReason, withSysctl } from '../helpers/host-state.ts';
 import { spawnSync } from 'node:child_process';
 
+const MiB = 2 ** 20;
 const skip = overcommitSkipReason();
 if (skip) console.log(`SKIP fork matrix: ${skip}`);
 
 interface Prediction {
   allowed: boolean;
+  outcome: 'allowed' | 'borderline' | 'refused';
+  slackBytes: number;
   rule: string;
   neededBytes: number;
   roomBytes: number | null;
@@ -106,6 +109,58 @@ describe('doctor prediction vs the kernel, on real forks', { skip }, () => {
       assert.equal(prediction.rule, 'always');
       assert.equal(prediction.allowed, true);
       assert.equal(forked, true);
+    });
+
+    it('mode 2 with the margin inside the commit counter\'s slack: predicted borderline, whatever the kernel then does', async (t) => {
+      // The doctor is itself charged while it looks: give it the room it starts in (100 MiB, see the
+      // next cell) on top of the fork's charge, so that the margin it sees is its own charge's
+      // complement, well inside the slack of ±(batch × CPUs) pages.
+      const limitKb = meminfoKb('Committed_AS') + 100 * 1024 + Math.round(needed / 1024);
+      const { prediction, forked } = await predictThenSave(redis, [`vm.overcommit_kbytes=${limitKb}`, 'vm.overcommit_memory=2']);
+      assert.equal(prediction.rule, 'strict');
+      assert.ok(prediction.slackBytes > 0, 'the slack comes from the CPU count and RAM');
+      assert.equal(prediction.outcome, 'borderline', JSON.stringify({ prediction, needed }));
+      t.diagnostic(`room ${Math.round((prediction.roomBytes ?? 0) / MiB)} MiB for a charge of ${Math.round(needed / MiB)} MiB, slack ±${Math.round(prediction.slackBytes / MiB)} MiB: borderline; the kernel then ${forked ? 'allowed' : 'refused'} the fork`);
+    });
+
+    it('the doctor under strict overcommit: the least room it starts in, measured, and an answer with room just above what it says it needs', async (t) => {
+      const ask = (roomMiB: number) => {
+        const limitKb = meminfoKb('Committed_AS') + roomMiB * 1024;
+        const out = join(redis.dir, `doctor-${roomMiB}.json`);
+        const run = withSysctl([`vm.overcommit_kbytes=${limitKb}`, 'vm.overcommit_memory=2'], `"${PLUGIN}" doctor --url "${redis.url}" --json > "${out}" 2>/dev/null; echo "exit $?"`);
+        assert.equal(run.code, 0, `with-sysctl: ${run.stderr}`);
+        let report: { instances?: unknown[]; tightRoom?: { roomBytes: number; neededBytes: number } } | undefined;
+        try {
+          report = JSON.parse(readFileSync(out, 'utf8')) as typeof report;
+        } catch {
+          report = undefined;
+        }
+        return { answered: Array.isArray(report?.instances), tightRoom: report?.tightRoom, exit: run.stdout.trim() };
+      };
+      // What it says it needs, asked with room that is tight but ample.
+      const first = ask(100);
+      assert.ok(first.answered, `the doctor answers with 100 MiB of room (${first.exit})`);
+      assert.ok(first.tightRoom, 'with little room it states the room it needs');
+      const statedMiB = Math.ceil(first.tightRoom.neededBytes / MiB);
+      // Down in 8 MiB steps from just above the stated need until it no longer starts.
+      let least: number | undefined;
+      let failedAt: number | undefined;
+      let nearLimit: ReturnType<typeof ask> | undefined;
+      for (let room = statedMiB + 8; room >= 8; room -= 8) {
+        const result = ask(room);
+        if (!result.answered) {
+          failedAt = room;
+          t.diagnostic(`with ${room} MiB: no answer (${result.exit})`);
+          break;
+        }
+        least = room;
+        nearLimit ??= result;
+      }
+      t.diagnostic(`the doctor states it needs ${statedMiB} MiB; measured: it answers with ${least} MiB of room${failedAt === undefined ? '' : ` and not with ${failedAt} MiB`}`);
+      assert.ok(nearLimit?.answered, `with room just above what it states (${statedMiB + 8} MiB) it starts and answers`);
+      assert.ok(nearLimit.tightRoom, 'and says how tight it is');
+      assert.ok(failedAt !== undefined, 'a room too small to start in exists: the measurement found the limit');
+      assert.ok(least !== undefined && least <= statedMiB + 8, 'the stated need is an upper bound of the real one');
     });
 
     it('mode 2 with less room than VmData but more than the accountable mappings: predicted allowed, and it forks', async () => {

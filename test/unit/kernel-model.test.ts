@@ -157,7 +157,8 @@ describe('the commit counter\'s slack (strict mode)', () => {
 
 describe('the doctor in a tight spot', () => {
   it('says how much room it needs itself when strict overcommit leaves little, and what still answers', async () => {
-    const { strictRoomNote } = await import('../../src/analysis/own-footprint.ts');
+    const { strictRoom } = await import('../../src/analysis/own-footprint.ts');
+    const strictRoomNote = (...args: Parameters<typeof strictRoom>) => strictRoom(...args)?.note;
     const self = { chargeBytes: 45 * MiB, totalVmBytes: 1000 * MiB };
     const kernel = (room: number, mode = 2) => ({
       kernelRelease: '6.1.0', overcommitMemory: mode, overcommitRatio: 50, overcommitKbytes: 0, adminReserveBytes: 8 * MiB,
@@ -166,8 +167,12 @@ describe('the doctor in a tight spot', () => {
     });
     const note = strictRoomNote(kernel(100 * MiB), self);
     // 45 MiB accountable + min(1000 MiB / 32, 128 MiB) = 45 + 31.25
-    assert.match(note ?? '', /leaves 100 MiB[\s\S]*needs about 76 MiB/);
+    assert.match(note ?? '', /leaves 100 MiB[\s\S]*needs up to 76 MiB/);
     assert.match(note ?? '', /redisfork:doctor function/);
+    assert.deepEqual(
+      (({ roomBytes, neededBytes }) => ({ roomBytes, neededBytes }))(strictRoom(kernel(100 * MiB), self)!),
+      { roomBytes: 100 * MiB, neededBytes: 45 * MiB + (1000 * MiB) / 32 },
+    );
     assert.equal(strictRoomNote(kernel(1 * GiB), self), undefined, 'room to spare: nothing to say');
     assert.equal(strictRoomNote(kernel(10 * MiB, 0), self), undefined, 'only strict mode charges every new process');
   });
