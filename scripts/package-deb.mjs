@@ -6,7 +6,7 @@
 //   /usr/lib/netdata/conf.d/redisfork.conf               the example config, all commented (stock)
 //   /usr/share/doc/netdata-plugin-redisfork/              copyright, README
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { stockConfig } from './stock-config.mjs';
