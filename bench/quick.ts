@@ -1,6 +1,6 @@
 /**
  * A quick side-by-side cost check while working on the plugin (not the report: that is bench.ts):
- * runs each given plugin build with one job against one Redis of 100k keys for BENCH_SECONDS
+ * runs each given plugin build with BENCH_JOBS jobs (default 1) against one Redis of 100k keys for BENCH_SECONDS
  * (default 40) and prints CPU per iteration (all threads, from /proc/PID/stat) and RSS.
  *   node --import tsx bench/quick.ts dist/redisfork.plugin [other builds…]
  */
@@ -18,7 +18,8 @@ const redis = await startRedis();
 await redis.client().call('DEBUG', 'POPULATE', '100000');
 const dir = mkdtempSync(join(tmpdir(), 'redisfork-quick-'));
 const config = join(dir, 'one.conf');
-writeFileSync(config, `jobs:\n  - { name: one, url: "${redis.url}" }\n`);
+const JOBS = Number(process.env.BENCH_JOBS ?? 1);
+writeFileSync(config, `jobs:\n${Array.from({ length: JOBS }, (_, i) => `  - { name: ${i === 0 ? 'one' : `j${i}`}, url: "${redis.url}" }`).join('\n')}\n`);
 const builds = process.argv.slice(2);
 const runs = await Promise.all(builds.map(async (build) => {
   const child = spawn(build, ['1', '--config', config, '--log-level', 'warn'], { stdio: ['pipe', 'pipe', 'inherit'] });
