@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REDISFORK_SKIP_NETDATA=1 bash scripts/ensure-deps.sh
+# The standalone build, measured next to the bundle.
+if [ "$(uname -m)" = x86_64 ]; then node scripts/build-standalone.mjs; fi
 if ! command -v prometheus-redis-exporter >/dev/null && [ ! -x /usr/bin/prometheus-redis-exporter ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus-redis-exporter >/dev/null

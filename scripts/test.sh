@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
+# The Debian package and the standalone executable, for the install tests on a fresh Debian.
+node scripts/package-deb.mjs
+if [ "$(uname -m)" = x86_64 ]; then node scripts/build-standalone.mjs; fi
 # Put back host settings an interrupted earlier run may have left changed (see scripts/with-sysctl.sh).
 bash scripts/restore-host-state.sh
 npx tsc --noEmit -p .
