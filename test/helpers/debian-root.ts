@@ -22,6 +22,10 @@ export interface ShellResult {
 /** Why a fresh Debian cannot be made here, or undefined. Makes the base root when it is missing. */
 export function debianRootSkipReason(): string | undefined {
   if (process.getuid?.() !== 0) return 'chroot and namespaces need root';
+  // Inside a chroot whose / is not a mount point (../shared/tools/fresh-debian.sh), a new mount
+  // namespace cannot be made private, and mounts made in it would reach the host's.
+  const privateMounts = spawnSync('unshare', ['--mount', '--propagation', 'private', '--', 'true'], { encoding: 'utf8' });
+  if (privateMounts.status !== 0) return `no private mount namespace here (is / a chroot?): ${privateMounts.stderr.trim() || privateMounts.error?.message}`;
   if (existsSync(join(BASE, 'usr/bin/apt-get'))) return undefined;
   if (spawnSync('sh', ['-c', 'command -v debootstrap']).status !== 0) return 'debootstrap is missing (scripts/ensure-deps.sh installs it)';
   const made = spawnSync('debootstrap', ['--variant=minbase', 'bookworm', BASE], { encoding: 'utf8', timeout: 900_000 });
