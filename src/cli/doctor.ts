@@ -9,7 +9,6 @@ import { Collector } from '../collector/runner.ts';
 import { diagnoseJob } from '../collector/diagnose.ts';
 import { HostFs, readKernelFacts, readProcessFacts } from '../host/read.ts';
 import { parseRedisInfo } from '../redis/info.ts';
-import { parseProcessStatus, parseSmaps } from '../host/parse.ts';
 import type { KernelFacts } from '../host/facts.ts';
 import { strictRoom, type OwnFootprint } from '../analysis/own-footprint.ts';
 import { ConfigError, errorMessage } from '../errors.ts';
@@ -42,19 +41,18 @@ export async function runDoctor(options: DoctorOptions, logger: Logger, write: (
 }
 
 /**
- * This process's own charge: the mappings the kernel accounts (VM_ACCOUNT in /proc/self/smaps,
- * exact), else VmData + VmStk (an upper bound: V8 and glibc reserve writable memory they map
- * MAP_NORESERVE, which is never charged).
+ * This process's own charge, read as the plugin reads Redis's: the mappings the kernel accounts
+ * (VM_ACCOUNT in smaps, exact), else VmData + VmStk (an upper bound).
  */
 function ownFootprint(): OwnFootprint | undefined {
   const fs = new HostFs('');
-  const status = fs.read('/proc/self/status');
-  if (status === undefined) return undefined;
-  const facts = parseProcessStatus(status);
-  if (facts.vmData === undefined || facts.vmSize === undefined) return undefined;
-  const smapsText = fs.read('/proc/self/smaps');
-  const smaps = smapsText === undefined ? undefined : parseSmaps(smapsText);
-  return { chargeBytes: smaps?.accountableBytes ?? facts.vmData + (facts.vmStk ?? 0), totalVmBytes: facts.vmSize };
+  try {
+    const self = readProcessFacts(fs, process.pid, undefined);
+    if (self?.charge === undefined || self.vmSize === undefined) return undefined;
+    return { chargeBytes: self.charge.bytes, totalVmBytes: self.vmSize };
+  } finally {
+    fs.closeHeld();
+  }
 }
 
 async function liveDiagnoses(options: DoctorOptions, logger: Logger): Promise<{ diagnoses: Diagnosis[]; kernel: KernelFacts | undefined }> {
