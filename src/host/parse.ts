@@ -209,16 +209,10 @@ export function parseUptime(text: string): number | undefined {
 }
 
 /** `6.18.44-fc-v782` -> [6, 18]. */
-export function parseKernelRelease(text: string | undefined): readonly [number, number] | undefined {
-  // The release never changes while the plugin runs: the last answer is kept (it is asked every second).
-  if (text === lastRelease.text) return lastRelease.parsed;
+export function parseKernelRelease(text: string | undefined): [number, number] | undefined {
   const match = /^(\d+)\.(\d+)/.exec(text?.trim() ?? '');
-  const parsed = match ? ([Number(match[1]), Number(match[2])] as const) : undefined;
-  lastRelease = { text, parsed };
-  return parsed;
+  return match ? [Number(match[1]), Number(match[2])] : undefined;
 }
-
-let lastRelease: { text: string | undefined; parsed: readonly [number, number] | undefined } = { text: undefined, parsed: undefined };
 
 /** A kernel CPU list (`0-3,8-11`, `0`) -> how many CPUs it names. */
 export function parseCpuCount(text: string | undefined): number | undefined {
