@@ -7,7 +7,7 @@
  * Downloaded .debs are kept between runs in APT_ARCHIVES (apt's own cache, bind-mounted).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 const BASE = process.env.FRESH_ROOT ?? '/tmp/fresh-root';
@@ -51,7 +51,7 @@ export class DebianRoot {
     const target = join(this.dir, pathInRoot);
     mkdirSync(dirname(target), { recursive: true });
     copyFileSync(hostPath, target);
-    if (mode !== undefined) spawnSync('chmod', [mode.toString(8), target]);
+    if (mode !== undefined) chmodSync(target, mode);
   }
 
   /**
