@@ -3,6 +3,7 @@
  * iteration to stdout in one write. stdout carries only protocol; logs go to stderr.
  * Ends with exit 0 on stdin EOF, a QUIT line, SIGTERM/SIGINT, or EPIPE on stdout.
  */
+import { writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
 import { ConfigError } from '../errors.ts';
@@ -39,19 +40,35 @@ export interface NetdataModeOptions extends SourceOptions {
   once: boolean;
 }
 
-/** Writes to stdout; reports a closed pipe instead of throwing. */
+/**
+ * Writes to stdout with write(2) itself, not through process.stdout's stream (whose machinery costs
+ * more per iteration than building the text): blocking, as Netdata's pipe is. Reports a closed pipe
+ * instead of throwing.
+ */
 class StdoutSink {
   closed = false;
-  constructor(private readonly onClosed: () => void) {
-    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') {
+  private readonly pause = new Int32Array(new SharedArrayBuffer(4));
+  constructor(private readonly onClosed: () => void) {}
+
+  write(text: string): void {
+    if (this.closed) return;
+    const bytes = Buffer.from(text);
+    let written = 0;
+    while (written < bytes.length) {
+      try {
+        written += writeSync(1, bytes, written);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        // A stdout left non-blocking by whoever shares it: wait for Netdata to read, as a blocking write would.
+        if (code === 'EAGAIN') {
+          Atomics.wait(this.pause, 0, 0, 5);
+          continue;
+        }
         this.closed = true;
         this.onClosed();
+        return;
       }
-    });
-  }
-  write(text: string): void {
-    if (!this.closed) process.stdout.write(text);
+    }
   }
 }
 

@@ -46,7 +46,6 @@ export function cgroupAncestry(path: string): string[] {
   }
 }
 
-/** Reads the cgroup facts at `location`: its own OOM kills, the smallest limit above it and that cgroup's usage. */
 /** The files read every second for one location, joined once (a location lives for a minute or more). */
 interface CgroupFilePaths {
   ancestry: { path: string; limit: string; high: string }[];
@@ -54,11 +53,15 @@ interface CgroupFilePaths {
   usage: Map<string, string>;
 }
 
-const filePathsByLocation = new WeakMap<CgroupLocation, CgroupFilePaths>();
+/** Keyed by the location's text: each read is handed a new location object. Bounded: cleared when full. */
+const filePathsByLocation = new Map<string, CgroupFilePaths>();
+const MAX_LOCATIONS = 1024;
 
 function filePaths(location: CgroupLocation): CgroupFilePaths {
-  let paths = filePathsByLocation.get(location);
+  const key = `${location.version}${location.mount}\0${location.path}`;
+  let paths = filePathsByLocation.get(key);
   if (paths) return paths;
+  if (filePathsByLocation.size >= MAX_LOCATIONS) filePathsByLocation.clear();
   const files = FILES[location.version];
   const own = join(location.mount, location.path);
   paths = {
@@ -69,7 +72,7 @@ function filePaths(location: CgroupLocation): CgroupFilePaths {
     own: { swap: join(own, files.swap), events: join(own, files.events) },
     usage: new Map(),
   };
-  filePathsByLocation.set(location, paths);
+  filePathsByLocation.set(key, paths);
   return paths;
 }
 
@@ -82,6 +85,7 @@ function usageFile(location: CgroupLocation, paths: CgroupFilePaths, cgroupPath:
   return file;
 }
 
+/** Reads the cgroup facts at `location`: its own OOM kills, the smallest limit above it and that cgroup's usage. */
 export function readCgroupMemory(fs: HostFs, location: CgroupLocation, locatedAt?: number): CgroupFacts {
   const paths = filePaths(location);
   let limit: number | null | undefined;

@@ -20,6 +20,14 @@ import {
   parseUptime,
 } from './parse.ts';
 
+/**
+ * A read that came back short of what was asked, with less than this in hand, got the whole file:
+ * procfs's seq_file ends a read early only when its one-page buffer overflows (so with more than
+ * half a page already given), and sysctl and sysfs files come whole in one read. It saves the
+ * second, empty read per file every second.
+ */
+const WHOLE_IF_SHORT_BELOW = 2048;
+
 /** How many files `readRepeated` keeps open at most (then it starts over). */
 const MAX_HELD_FILES = 512;
 
@@ -56,9 +64,10 @@ export class HostFs {
           buffer.copy(bigger);
           this.buffer = buffer = bigger;
         }
-        const n = readSync(fd, buffer, length, buffer.length - length, length);
-        if (n === 0) break;
+        const wanted = buffer.length - length;
+        const n = readSync(fd, buffer, length, wanted, length);
         length += n;
+        if (n === 0 || (n < wanted && length < WHOLE_IF_SHORT_BELOW)) break;
       }
       return buffer.toString('latin1', 0, length);
     } catch {

@@ -1,13 +1,13 @@
 /**
- * One ioredis connection per job, set up for a monitor: RESP2 (no HELLO, so old servers and
- * minimal ACL users work), no CLIENT SETINFO, no offline queue, no silent retries of commands,
- * no ready check (it would wait through `loading` and hide it), reconnection with back-off.
+ * One connection per job, set up for a monitor: RESP2 (no HELLO, so old servers and minimal ACL
+ * users work), no CLIENT SETINFO, nothing queued while down, no silent retries of commands, no
+ * ready check (it would wait through `loading` and hide it), reconnection with back-off.
  */
-import { Redis, ReplyError, type RedisOptions } from 'ioredis';
+import { RespConnection } from './connection.ts';
+import { ReplyError, type RespValue } from './resp.ts';
 import type { JobConfig } from '../config/types.ts';
 import { RedisforkError, errorMessage, type ErrorCode } from '../errors.ts';
 import { CONFIG_KEYS, type RedisConfigValues } from '../model/redis-config.ts';
-
 
 /**
  * Every collection reads these. `server` (version, process_id, uptime) changes only when Redis
@@ -16,7 +16,6 @@ import { CONFIG_KEYS, type RedisConfigValues } from '../model/redis-config.ts';
  * INFO of four sections ~51 µs, of the three ~40 µs).
  */
 const EVERY_TIME_SECTIONS = ['memory', 'persistence', 'stats'] as const;
-const MAX_BACKOFF_MS = 30_000;
 /** What Redis < 7.0 (and KeyDB) answer to INFO with several sections: the reply carries no code of its own. */
 const SECTION_LIST_REFUSED = /syntax error|wrong number of arguments/i;
 
@@ -27,44 +26,6 @@ export interface CollectResult {
   withServer?: boolean;
   /** Present when CONFIG GET was asked for: the values, or why they are unavailable. */
   config?: { values: RedisConfigValues } | { error: RedisforkError };
-}
-
-export function redisOptions(job: JobConfig): RedisOptions {
-  const options: RedisOptions = {
-    protocol: 2,
-    disableClientInfo: true,
-    enableReadyCheck: false,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    autoResubscribe: false,
-    autoResendUnfulfilledCommands: false,
-    lazyConnect: true,
-    connectTimeout: job.timeoutMs,
-    // No commandTimeout: a command that timed out would still wait in Redis's queue, and the next
-    // collection would pile another one behind it. The job instead sends nothing new until the
-    // reply comes (see InstanceJob), and drops a connection that stays silent (stuckAfterMs).
-    db: job.db,
-    retryStrategy: (attempt: number) => Math.min(250 * 2 ** Math.min(attempt, 10), MAX_BACKOFF_MS),
-  };
-  if (job.username !== undefined) options.username = job.username;
-  if (job.password !== undefined) options.password = job.password;
-  if (job.target.kind === 'unix') {
-    options.path = job.target.path;
-  } else {
-    options.host = job.target.host;
-    options.port = job.target.port;
-    if (job.target.tls) {
-      const tls = job.tls ?? { insecureSkipVerify: false };
-      options.tls = {
-        ...(tls.ca ? { ca: tls.ca } : {}),
-        ...(tls.cert ? { cert: tls.cert } : {}),
-        ...(tls.key ? { key: tls.key } : {}),
-        servername: tls.serverName ?? job.target.host,
-        rejectUnauthorized: !tls.insecureSkipVerify,
-      };
-    }
-  }
-  return options;
 }
 
 /** A Redis error reply's code is its first word (`-NOAUTH …`, `-LOADING …`): the protocol's, not prose. */
@@ -112,53 +73,25 @@ export function classifyRedisError(err: unknown): RedisforkError {
     const prefix = message.split(' ', 1)[0] ?? '';
     code = REPLY_CODES[prefix] ?? (prefix === 'ERR' ? plainErrCode(message) : 'ERR_REDIS_REPLY');
   } else {
-    // Socket errors by Node's code; ioredis's own failures are plain Errors without a class or code
-    // ("Connection is closed.", "Stream isn't writeable…", "Reached the max retries…"): no usable connection.
+    // Socket errors by Node's code; a connection that closed, went silent or sent no RESP is a plain
+    // Error without a code: no usable connection either way.
     code = socketCode(err) ?? 'ERR_REDIS_UNREACHABLE';
   }
   return new RedisforkError(code, message, { cause: err });
 }
 
 export class RedisConnection {
-  readonly client: Redis;
+  private readonly link: RespConnection;
   /** Redis < 7.0 takes one INFO section per call: those get the four calls pipelined. */
   private multiSectionInfo = true;
   /** Set on every (re)connect: the next round reads INFO server too. */
   private serverSectionDue = true;
-  private connecting: Promise<void> | undefined;
-  lastSocketError: Error | undefined;
-
-  /** A connection silent for this long is dropped and reconnected (a peer gone without a RST). */
-  readonly stuckAfterMs: number;
 
   constructor(job: JobConfig) {
-    this.stuckAfterMs = Math.max(30_000, 10 * job.timeoutMs);
-    // The constructor overloads trip over exactOptionalPropertyTypes; the options are typed above.
-    this.client = new Redis(redisOptions(job) as never);
-    // ioredis emits connection errors as events; they surface through the next command too.
-    this.client.on('connect', () => {
+    this.link = new RespConnection(job, Math.max(30_000, 10 * job.timeoutMs));
+    this.link.onConnect = () => {
       this.serverSectionDue = true;
-    });
-    this.client.on('error', (err: Error) => {
-      this.lastSocketError = err;
-    });
-  }
-
-  get status(): string {
-    return this.client.status;
-  }
-
-  private isOpen(): boolean {
-    const status: string = this.client.status;
-    return status === 'ready' || status === 'connect';
-  }
-
-  private ensureConnecting(): void {
-    if (this.client.status === 'wait' && !this.connecting) {
-      this.connecting = this.client.connect().catch(() => undefined).finally(() => {
-        this.connecting = undefined;
-      });
-    }
+    };
   }
 
   /**
@@ -166,98 +99,60 @@ export class RedisConnection {
    * INFO replication and CONFIG GET of the few keys.
    */
   collect(withConfig: boolean): Promise<CollectResult> {
-    return this.guarded(() => this.round(true, withConfig));
+    return this.round(true, withConfig);
   }
 
   /** INFO replication and CONFIG GET alone (for a Redis whose loading state was not known yet). */
   fetchConfig(): Promise<CollectResult> {
-    return this.guarded(() => this.round(false, true));
+    return this.round(false, true);
   }
 
-  private async guarded(round: () => Promise<CollectResult>): Promise<CollectResult> {
-    this.ensureConnecting();
-    if (!this.isOpen() && this.connecting) await this.connecting;
-    if (!this.isOpen()) {
-      throw classifyRedisError(this.lastSocketError ?? new Error(`not connected (${this.client.status})`));
-    }
-    const stuck = setTimeout(() => {
-      this.lastSocketError = new Error(`no reply in ${this.stuckAfterMs} ms; reconnecting`);
-      this.client.disconnect(true);
-    }, this.stuckAfterMs);
+  private async exchange(commands: string[][]): Promise<RespValue[]> {
     try {
-      return await round();
-    } finally {
-      clearTimeout(stuck);
+      return await this.link.exchange(commands);
+    } catch (err) {
+      throw classifyRedisError(err);
     }
   }
 
   private async round(withStats: boolean, withConfig: boolean): Promise<CollectResult> {
     const withServer = withStats && (this.serverSectionDue || withConfig);
     const sections: string[] = withServer ? ['server', ...EVERY_TIME_SECTIONS] : [...EVERY_TIME_SECTIONS];
-    // Most seconds need one command: sent alone, without a pipeline's bookkeeping.
-    if (withStats && !withConfig && this.multiSectionInfo) return this.infoAlone(sections, withServer);
-    const pipeline = this.client.pipeline();
-    let infoCount = 0;
-    if (withStats && this.multiSectionInfo) {
-      pipeline.info(...sections);
-      infoCount = 1;
-    } else if (withStats) {
-      for (const section of sections) pipeline.info(section);
-      infoCount = sections.length;
-    }
+    const commands: string[][] = [];
+    if (withStats && this.multiSectionInfo) commands.push(['INFO', ...sections]);
+    else if (withStats) for (const section of sections) commands.push(['INFO', section]);
     if (withConfig) {
       // The role (for chart labels) rarely changes: it rides on the once-a-minute CONFIG round.
-      pipeline.info('replication');
-      infoCount++;
-      for (const key of CONFIG_KEYS) pipeline.config('GET', key);
+      commands.push(['INFO', 'replication']);
+      for (const key of CONFIG_KEYS) commands.push(['CONFIG', 'GET', key]);
     }
-    let replies: [Error | null, unknown][] | null;
-    try {
-      replies = await pipeline.exec();
-    } catch (err) {
-      throw classifyRedisError(err);
-    }
-    if (!replies) throw new RedisforkError('ERR_REDIS_UNREACHABLE', 'no reply from Redis');
+    const infoCount = commands.length - (withConfig ? CONFIG_KEYS.length : 0);
+    const replies = await this.exchange(commands);
     const infoReplies = replies.slice(0, infoCount);
-    const firstError = infoReplies.find(([err]) => err)?.[0];
-    if (firstError) {
-      if (withStats && this.multiSectionInfo && SECTION_LIST_REFUSED.test(firstError.message)) {
+    const refused = infoReplies.find((reply) => reply instanceof ReplyError);
+    if (refused instanceof ReplyError) {
+      if (withStats && this.multiSectionInfo && SECTION_LIST_REFUSED.test(refused.message)) {
         this.multiSectionInfo = false;
         return this.round(withStats, withConfig);
       }
-      throw classifyRedisError(firstError);
+      throw classifyRedisError(refused);
     }
     if (withServer) this.serverSectionDue = false;
-    const infoText = infoReplies.map(([, reply]) => String(reply)).join('\r\n');
+    const infoText = infoReplies.length === 1 ? String(infoReplies[0]) : infoReplies.map(String).join('\r\n');
     const result: CollectResult = { infoText, withServer };
     if (withConfig) result.config = readConfigReplies(replies.slice(infoCount));
     return result;
   }
 
-  private async infoAlone(sections: string[], withServer: boolean): Promise<CollectResult> {
-    let reply: unknown;
-    try {
-      reply = await this.client.call('INFO', ...sections);
-    } catch (err) {
-      if (err instanceof ReplyError && SECTION_LIST_REFUSED.test((err as Error).message)) {
-        this.multiSectionInfo = false;
-        return this.round(true, false);
-      }
-      throw classifyRedisError(err);
-    }
-    if (withServer) this.serverSectionDue = false;
-    return { infoText: String(reply), withServer };
-  }
-
   async close(): Promise<void> {
-    this.client.disconnect(false);
+    this.link.close();
   }
 }
 
-function readConfigReplies(replies: [Error | null, unknown][]): { values: RedisConfigValues } | { error: RedisforkError } {
+function readConfigReplies(replies: RespValue[]): { values: RedisConfigValues } | { error: RedisforkError } {
   const values: RedisConfigValues = {};
-  for (const [index, [err, reply]] of replies.entries()) {
-    if (err) return { error: classifyRedisError(err) };
+  for (const [index, reply] of replies.entries()) {
+    if (reply instanceof ReplyError) return { error: classifyRedisError(reply) };
     const key = CONFIG_KEYS[index];
     if (key === undefined || !Array.isArray(reply)) continue;
     // Reply: [name, value] pairs; a key the server does not know gives [].
