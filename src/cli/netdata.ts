@@ -52,23 +52,32 @@ class StdoutSink {
 
   write(text: string): void {
     if (this.closed) return;
-    const bytes = Buffer.from(text);
+    try {
+      const written = writeSync(1, text);
+      // A blocking pipe takes it all; only a stdout left non-blocking by whoever shares it stops short.
+      if (written < Buffer.byteLength(text)) this.writeRest(Buffer.from(text).subarray(written));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') this.writeRest(Buffer.from(text));
+      else this.close();
+    }
+  }
+
+  /** Waits for Netdata to read, as a blocking write would. */
+  private writeRest(bytes: Buffer): void {
     let written = 0;
-    while (written < bytes.length) {
+    while (written < bytes.length && !this.closed) {
       try {
         written += writeSync(1, bytes, written);
       } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        // A stdout left non-blocking by whoever shares it: wait for Netdata to read, as a blocking write would.
-        if (code === 'EAGAIN') {
-          Atomics.wait(this.pause, 0, 0, 5);
-          continue;
-        }
-        this.closed = true;
-        this.onClosed();
-        return;
+        if ((err as NodeJS.ErrnoException).code === 'EAGAIN') Atomics.wait(this.pause, 0, 0, 5);
+        else this.close();
       }
     }
+  }
+
+  private close(): void {
+    this.closed = true;
+    this.onClosed();
   }
 }
 

@@ -34,6 +34,8 @@ export interface RedisLink {
   collect(withConfig: boolean): Promise<CollectResult>;
   /** INFO replication and CONFIG GET alone. */
   fetchConfig(): Promise<CollectResult>;
+  /** Called while a collection waits: drops a connection whose reply is long overdue. */
+  dropIfSilent?(now: number): void;
   close(): Promise<void>;
 }
 
@@ -109,6 +111,7 @@ export class InstanceJob {
   /** Starts a collection unless one is still running; resolves with this collection's snapshot. */
   collect(kernel: KernelFacts | undefined, now: number, hostOomKillsRecent?: number): Promise<InstanceSnapshot> | undefined {
     if (this.inFlight) {
+      this.connection.dropIfSilent?.(now);
       this.trackCgroupOomKills(now);
       return undefined;
     }

@@ -30,6 +30,9 @@ export function autodetectCandidates(env: NodeJS.ProcessEnv = process.env): { na
   return urls.map((url, i) => ({ name: i === 0 ? 'local' : `local_${i}`, url }));
 }
 
+/** How long a probed server that accepted the connection may take to answer INFO. */
+const PROBE_ANSWER_MS = 5_000;
+
 type ProbeResult = { answered: true; runId: string; needsPassword: boolean } | { answered: false };
 
 /**
@@ -38,6 +41,8 @@ type ProbeResult = { answered: true; runId: string; needsPassword: boolean } | {
  */
 async function probe(job: JobConfig): Promise<ProbeResult> {
   const connection = new RedisConnection(job);
+  // A server that accepts and never answers is not one to watch: give up on it.
+  const giveUp = setTimeout(() => void connection.close(), PROBE_ANSWER_MS);
   try {
     const { infoText } = await connection.collect(false);
     return { answered: true, runId: parseInfoFields(infoText).get('run_id') ?? '', needsPassword: false };
@@ -46,6 +51,7 @@ async function probe(job: JobConfig): Promise<ProbeResult> {
     if (err.code === 'ERR_REDIS_AUTH') return { answered: true, runId: '', needsPassword: true };
     return err.code === 'ERR_REDIS_LOADING' || err.code === 'ERR_REDIS_DENIED' ? { answered: true, runId: '', needsPassword: false } : { answered: false };
   } finally {
+    clearTimeout(giveUp);
     await connection.close();
   }
 }

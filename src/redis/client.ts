@@ -144,6 +144,11 @@ export class RedisConnection {
     return result;
   }
 
+  /** Drops the connection when a reply is overdue (see RespConnection.dropIfSilent). */
+  dropIfSilent(now: number): void {
+    this.link.dropIfSilent(now);
+  }
+
   async close(): Promise<void> {
     this.link.close();
   }

@@ -19,6 +19,7 @@ export function backoffMs(attempt: number): number {
 }
 
 interface Exchange {
+  sentAt: number;
   expected: number;
   replies: RespValue[];
   resolve: (replies: RespValue[]) => void;
@@ -40,7 +41,7 @@ export class RespConnection {
 
   constructor(
     private readonly job: JobConfig,
-    /** A connection that owes a reply and stays silent this long is dropped (a peer gone without a RST). */
+    /** A connection that owes a reply this long is dropped by `dropIfSilent` (a peer gone without a RST). */
     private readonly stuckAfterMs: number,
     private readonly clock: () => number = Date.now,
   ) {}
@@ -66,11 +67,23 @@ export class RespConnection {
     this.socket?.destroy();
   }
 
+  /**
+   * Drops the connection when the oldest reply it owes is overdue; the caller asks while it waits
+   * (each iteration). No socket timeout: Node re-arms one on every read and write, which cost more
+   * CPU per collection than parsing the reply.
+   */
+  dropIfSilent(now: number = this.clock()): void {
+    const oldest = this.waiting[0];
+    if (!oldest || !this.socket || now - oldest.sentAt < this.stuckAfterMs) return;
+    this.lastError = new Error(`no reply in ${this.stuckAfterMs} ms; reconnecting`);
+    this.socket.destroy();
+  }
+
   private send(socket: Socket, commands: readonly (readonly string[])[]): Promise<RespValue[]> {
     let text = '';
     for (const command of commands) text += encodeCommand(command);
     return new Promise<RespValue[]>((resolve, reject) => {
-      this.waiting.push({ expected: commands.length, replies: [], resolve, reject });
+      this.waiting.push({ sentAt: this.clock(), expected: commands.length, replies: [], resolve, reject });
       socket.write(text);
     });
   }
@@ -157,12 +170,6 @@ export class RespConnection {
       socket = target.kind === 'unix' ? netConnect({ path: target.path, onread }) : netConnect({ host: target.host, port: target.port, onread });
     }
     socket.setNoDelay(true);
-    socket.setTimeout(this.stuckAfterMs);
-    socket.on('timeout', () => {
-      if (this.waiting.length === 0) return;
-      this.lastError = new Error(`no reply in ${this.stuckAfterMs} ms; reconnecting`);
-      socket.destroy();
-    });
     socket.on('error', (err: Error) => {
       this.lastError = err;
     });

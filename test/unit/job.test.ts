@@ -94,6 +94,29 @@ describe('InstanceJob with a fake connection', () => {
   });
 });
 
+describe('a collection that waits on a silent Redis', () => {
+  it('sends nothing new while it waits, and asks the connection each iteration whether the reply is overdue', async () => {
+    const asked: number[] = [];
+    let collects = 0;
+    const link: RedisLink = {
+      collect: () => {
+        collects++;
+        return new Promise<CollectResult>(() => {});
+      },
+      fetchConfig: () => new Promise<CollectResult>(() => {}),
+      dropIfSilent: (now) => asked.push(now),
+      close: async () => {},
+    };
+    const logger = pino({ level: 'silent' });
+    const job = new InstanceJob(settings, { hostFs: new HostFs('/nonexistent-root'), logger, connect: () => link });
+    assert.ok(job.collect(undefined, 1_000_000));
+    assert.equal(job.collect(undefined, 1_001_000), undefined);
+    assert.equal(job.collect(undefined, 1_002_000), undefined);
+    assert.equal(collects, 1);
+    assert.deepEqual(asked, [1_001_000, 1_002_000]);
+  });
+});
+
 describe('Collector with a fake connection and fake timers', () => {
   it('marks a Redis that has not answered by the deadline slow, sends it nothing more, and takes its answer when it comes', async (t) => {
     const { Collector } = await import('../../src/collector/runner.ts');

@@ -165,11 +165,19 @@ describe('RespConnection on a real socket', () => {
     }
   });
 
-  it('a server that owes a reply and stays silent is dropped after stuckAfterMs', async () => {
-    const { server, url } = await fakeRedis(() => undefined);
-    const connection = new RespConnection(jobFor(url), 300);
+  it('a server that owes a reply and stays silent is dropped once it is overdue, not before', async () => {
+    let now = 1_000;
+    const { server, url } = await fakeRedis((command) => (command === 'PING' ? '+PONG\r\n' : undefined));
+    const connection = new RespConnection(jobFor(url), 30_000, () => now);
     try {
-      await assert.rejects(connection.exchange([['PING']]), (err: unknown) => err instanceof Error && /no reply in 300 ms/.test(err.message));
+      assert.deepEqual(await connection.exchange([['PING']]), ['PONG']);
+      const owed = connection.exchange([['INFO']]);
+      now += 29_999;
+      connection.dropIfSilent();
+      assert.equal(connection.open, true, 'not overdue yet');
+      now += 1;
+      connection.dropIfSilent();
+      await assert.rejects(owed, (err: unknown) => err instanceof Error && /no reply in 30000 ms/.test(err.message));
       assert.equal(connection.open, false);
     } finally {
       connection.close();
