@@ -42,6 +42,8 @@ export class Collector {
   private readonly scanner: ServerProcessScanner;
   private readonly kernelReader: KernelFactsReader;
   private readonly emitter: ProtocolEmitter;
+  private readonly chartLists: (ChartDef[] | undefined)[] = [];
+  private readonly labelCache = new WeakMap<InstanceJob, { engine: string | undefined; version: string | undefined; role: string | undefined; locality: unknown; labels: ChartLabel[]; signature: string }>();
   private kernel: KernelFacts | undefined;
   /** The host's kernel facts of the latest iteration. */
   get kernelFacts(): KernelFacts | undefined {
@@ -127,8 +129,7 @@ export class Collector {
       const snapshot = snapshots.get(job) ?? (job.busy ? job.slowSnapshot() : undefined);
       if (job.locality?.locality === 'local') anyLocal = true;
       const charts = this.chartsFor(job);
-      const labels = this.labelsFor(job);
-      const signature = labelSignature(labels);
+      const { labels, signature } = this.labelsOf(job);
       for (const chart of charts) out += this.emitter.define(type, chart, 'redis', labels, signature);
       const values = snapshot ? instanceValues(snapshot) : new Map<string, ChartValues>();
       for (const chart of charts) out += this.emitter.data(type, chart, values.get(chart.id) ?? {}, nowUs);
@@ -143,15 +144,30 @@ export class Collector {
     return out;
   }
 
-  /** The catalog's rule (`chartApplies`) on what is known of this job now. */
+  /** The catalog's rule (`chartApplies`) on what is known of this job now: four facts, 16 lists at most, each filtered once. */
   private chartsFor(job: InstanceJob): ChartDef[] {
+    const info = job.info;
     const known = {
-      hasInfo: job.info !== undefined,
-      engineForks: job.info !== undefined && engineForks(job.info.engine),
+      hasInfo: info !== undefined,
+      engineForks: info !== undefined && engineForks(info.engine),
       local: job.locality?.locality === 'local',
       hasProcess: job.locality?.pid !== undefined,
     };
-    return INSTANCE_CHARTS.filter((chart) => chartApplies(chart, known));
+    const key = (known.hasInfo ? 1 : 0) | (known.engineForks ? 2 : 0) | (known.local ? 4 : 0) | (known.hasProcess ? 8 : 0);
+    let charts = this.chartLists[key];
+    if (charts === undefined) this.chartLists[key] = charts = INSTANCE_CHARTS.filter((chart) => chartApplies(chart, known));
+    return charts;
+  }
+
+  /** The job's labels, made again only when what they are made of changed (not every second). */
+  private labelsOf(job: InstanceJob): { labels: ChartLabel[]; signature: string } {
+    const info = job.info;
+    const made = this.labelCache.get(job);
+    if (made && made.engine === info?.engine && made.version === info?.version && made.role === info?.role && made.locality === job.locality) return made;
+    const labels = this.labelsFor(job);
+    const fresh = { engine: info?.engine, version: info?.version, role: info?.role, locality: job.locality, labels, signature: labelSignature(labels) };
+    this.labelCache.set(job, fresh);
+    return fresh;
   }
 
   private labelsFor(job: InstanceJob): ChartLabel[] {

@@ -4,12 +4,21 @@
  * BEGIN after the first carries the microseconds since the previous one.
  */
 import type { ChartDef } from '../../charts/catalog.ts';
-import { chartData, chartDefinition, chartObsolete } from './writer.ts';
+import { chartDefinition, chartObsolete, dataBlock } from './writer.ts';
 import type { ChartLabel, ChartValues } from '../model/chart-values.ts';
 
+/** What is known of one chart of one type. */
+interface ChartState {
+  /** The label signature it was defined with; undefined: not defined (yet, or any more). */
+  signature: string | undefined;
+  lastSentUs: number | undefined;
+  /** `BEGIN type.id`, built once: this runs for every chart of every job every second. */
+  begin: string;
+}
+
 export class ProtocolEmitter {
-  private readonly defined = new Map<string, string>();
-  private readonly lastSentUs = new Map<string, number>();
+  /** By type, then by the catalog's chart object: no key string is built per chart per second. */
+  private readonly charts = new Map<string, Map<ChartDef, ChartState>>();
 
   constructor(
     private readonly updateEvery: number,
@@ -17,31 +26,41 @@ export class ProtocolEmitter {
     private readonly withDurations = true,
   ) {}
 
+  private state(type: string, chart: ChartDef): ChartState {
+    let ofType = this.charts.get(type);
+    if (ofType === undefined) this.charts.set(type, (ofType = new Map()));
+    let state = ofType.get(chart);
+    if (state === undefined) ofType.set(chart, (state = { signature: undefined, lastSentUs: undefined, begin: `BEGIN ${type}.${chart.id}` }));
+    return state;
+  }
+
   /** Definition text if the chart is new or its labels changed, else ''. */
   define(type: string, chart: ChartDef, module: string, labels: readonly ChartLabel[], signature = labelSignature(labels)): string {
-    const key = `${type}.${chart.id}`;
-    if (this.defined.get(key) === signature) return '';
-    this.defined.set(key, signature);
+    const state = this.state(type, chart);
+    if (state.signature === signature) return '';
+    state.signature = signature;
     return chartDefinition(type, chart, this.updateEvery, module, labels);
   }
 
   /** Marks every chart defined under `type` obsolete and forgets it; '' when none was. */
   obsoleteType(type: string, charts: readonly ChartDef[], module: string): string {
+    const ofType = this.charts.get(type);
+    if (ofType === undefined) return '';
     let out = '';
     for (const chart of charts) {
-      const key = `${type}.${chart.id}`;
-      if (!this.defined.delete(key)) continue;
-      this.lastSentUs.delete(key);
-      out += chartObsolete(type, chart, this.updateEvery, module);
+      const defined = ofType.get(chart)?.signature !== undefined;
+      ofType.delete(chart);
+      if (defined) out += chartObsolete(type, chart, this.updateEvery, module);
     }
+    if (ofType.size === 0) this.charts.delete(type);
     return out;
   }
 
   data(type: string, chart: ChartDef, values: ChartValues, nowUs: number): string {
-    const key = `${type}.${chart.id}`;
-    const last = this.lastSentUs.get(key);
-    this.lastSentUs.set(key, nowUs);
-    return chartData(type, chart, values, this.withDurations && last !== undefined ? nowUs - last : undefined);
+    const state = this.state(type, chart);
+    const last = state.lastSentUs;
+    state.lastSentUs = nowUs;
+    return dataBlock(state.begin, chart, values, this.withDurations && last !== undefined ? nowUs - last : undefined);
   }
 }
 

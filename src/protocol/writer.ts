@@ -67,11 +67,18 @@ export function toCollected(value: number | undefined, dim: DimensionDef): strin
  * out on the first collection, as Netdata expects.
  */
 export function chartData(type: string, chart: ChartDef, values: ChartValues, sinceLastUs?: number): string {
-  let out = sinceLastUs === undefined ? `BEGIN ${type}.${chart.id}\n` : `BEGIN ${type}.${chart.id} ${Math.max(0, Math.round(sinceLastUs))}\n`;
+  return dataBlock(`BEGIN ${type}.${chart.id}`, chart, values, sinceLastUs);
+}
+
+/** The same with the `BEGIN type.id` words given (the emitter keeps them per chart). */
+export function dataBlock(begin: string, chart: ChartDef, values: ChartValues, sinceLastUs?: number): string {
+  let out = sinceLastUs === undefined ? `${begin}\n` : `${begin} ${Math.max(0, Math.round(sinceLastUs))}\n`;
   const prefixes = setPrefixes(chart);
-  chart.dimensions.forEach((dim, i) => {
+  const dimensions = chart.dimensions;
+  for (let i = 0; i < dimensions.length; i++) {
+    const dim = dimensions[i]!;
     out += `${prefixes[i]}${toCollected(values[dim.id], dim)}\n`;
-  });
+  }
   return out + 'END\n';
 }
 

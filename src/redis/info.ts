@@ -22,11 +22,13 @@ export const INFO_FIELDS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * `field -> value` of an INFO reply. With `only`, the other fields are skipped without copying
- * their values: this runs for every job every second, and a reply has ~150 fields of which ~30
- * are read.
+ * `field -> value` of an INFO reply. With `only`, just those fields: one regular expression finds
+ * them (V8 compiles it to machine code; this runs for every job every second, and a reply has ~150
+ * fields of which ~30 are read). Both ways read a line the same: split on LF, one trailing CR
+ * dropped, the key up to the first colon, later duplicates win.
  */
 export function parseInfoFields(text: string, only?: ReadonlySet<string>): Map<string, string> {
+  if (only !== undefined) return pickInfoFields(text, only);
   const fields = new Map<string, string>();
   let start = 0;
   const length = text.length;
@@ -37,12 +39,28 @@ export function parseInfoFields(text: string, only?: ReadonlySet<string>): Map<s
     if (lineEnd > start && text.charCodeAt(lineEnd - 1) === 13 /* \r */) lineEnd--;
     if (lineEnd > start && text.charCodeAt(start) !== 35 /* # */) {
       const colon = text.indexOf(':', start);
-      if (colon > start && colon < lineEnd) {
-        const key = text.slice(start, colon);
-        if (only === undefined || only.has(key)) fields.set(key, text.slice(colon + 1, lineEnd));
-      }
+      if (colon > start && colon < lineEnd) fields.set(text.slice(start, colon), text.slice(colon + 1, lineEnd));
     }
     start = end + 1;
+  }
+  return fields;
+}
+
+const pickers = new WeakMap<ReadonlySet<string>, RegExp>();
+
+function pickInfoFields(text: string, only: ReadonlySet<string>): Map<string, string> {
+  let picker = pickers.get(only);
+  if (picker === undefined) {
+    const keys = [...only].sort((a, b) => b.length - a.length).map((key) => key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    // No `m` flag: JavaScript's multiline `^` also starts a line after a lone CR.
+    picker = new RegExp(`(?:^|\n)(${keys.join('|')}):([^\n]*)`, 'g');
+    pickers.set(only, picker);
+  }
+  const fields = new Map<string, string>();
+  picker.lastIndex = 0;
+  for (let match = picker.exec(text); match !== null; match = picker.exec(text)) {
+    const value = match[2]!;
+    fields.set(match[1]!, value.charCodeAt(value.length - 1) === 13 /* \r */ ? value.slice(0, -1) : value);
   }
   return fields;
 }

@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
-import { parseRedisInfo } from '../../src/redis/info.ts';
+import { INFO_FIELDS, parseInfoFields, parseRedisInfo } from '../../src/redis/info.ts';
 import {
   parseBracketChoice, parseCgroupLimit, parseKeyValueKb, parseProcCgroup, parseProcessStatus, parseSmaps,
   parseSpaceSeparated, parseStatStartTicks, parseUptime, parseKernelRelease,
@@ -73,6 +73,18 @@ describe('fuzz', () => {
       assert.deepEqual(parsed.problems, [], `input #${i}: ${JSON.stringify(text.slice(0, 200))}`);
       formatDiagnoses([diagnose({ job: 'f', snapshot, locality: 'local' })]);
     }
+  });
+
+  it('INFO: picking the read fields finds what the full parse finds, on real, mutated and random replies', () => {
+    const r = rng(20261125);
+    const inputs = [...INFOS, ...INFOS.map((t) => t.replace(/\r\n/g, '\n'))];
+    for (let i = 0; i < 1500; i++) inputs.push(i % 3 === 0 ? randomText(r, Math.floor(r() * 2000)) : mutate(r, pick(r, INFOS)));
+    for (const [i, text] of inputs.entries()) {
+      const all = parseInfoFields(text);
+      const expected = [...all].filter(([key]) => INFO_FIELDS.has(key));
+      assert.deepEqual([...parseInfoFields(text, INFO_FIELDS)].sort(), expected.sort(), `input #${i}: ${JSON.stringify(text.slice(0, 200))}`);
+    }
+    assert.ok(Math.max(...INFOS.map((t) => parseInfoFields(t, INFO_FIELDS).size)) >= 25, 'a real reply gives most of the fields');
   });
 
   it('procfs and sysfs parsers: random and mutated files never throw', () => {
