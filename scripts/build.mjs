@@ -32,7 +32,11 @@ await build({
 // and a comment, so that Netdata (which execs the file) starts Node with the flags below, and
 // `node dist/redisfork.plugin` still works. The body sits in a function so that its "use strict"
 // stays a directive. Flags measured by `npm run bench` (bench/RESULTS.md).
-const bundled = readFileSync(outfile, 'utf8').replace(/^#!.*\n/, '');
+// ASCII only: one character beyond Latin-1 (esbuild escapes them in strings, not in the comments it
+// keeps) makes V8 hold the whole source as UTF-16, twice its size, for as long as the plugin runs.
+const bundled = readFileSync(outfile, 'utf8')
+  .replace(/^#!.*\n/, '')
+  .replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 // REDISFORK_NODE_FLAGS in the plugin's environment replaces them (e.g. "" for V8's JIT with 1000 jobs).
 writeFileSync(outfile, `#!/bin/sh\n':' //; exec node \${REDISFORK_NODE_FLAGS-${NODE_FLAGS}} "$0" "$@"\n;(function () {\n${bundled}\n})();\n`);
 chmodSync(outfile, 0o755);

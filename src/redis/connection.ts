@@ -4,10 +4,10 @@
  * reconnection with back-off on the next use rather than in the background.
  *
  * Plain TCP and unix sockets read straight into the reply buffer (net's `onread`): the stream
- * machinery of a Readable costs more CPU per collection than the whole RESP parse.
+ * machinery of a Readable costs more CPU per collection than the whole RESP parse. `node:tls` is
+ * loaded only for a `rediss://` job: loading it (and OpenSSL with it) costs 2 MiB of RSS.
  */
 import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
 import type { JobConfig } from '../config/types.ts';
 import { RespReader, encodeCommand, type RespValue, ReplyError } from './resp.ts';
 
@@ -98,14 +98,14 @@ export class RespConnection {
 
   private async connectAndGreet(): Promise<void> {
     this.lastError = undefined;
-    const socket = this.newSocket();
+    const socket = this.newSocket(this.usesTls ? await import('node:tls') : undefined);
     this.socket = socket;
     try {
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => {
           socket.destroy(Object.assign(new Error(`connect ETIMEDOUT (no connection in ${this.job.timeoutMs} ms)`), { code: 'ETIMEDOUT' }));
         }, this.job.timeoutMs);
-        socket.once(this.job.target.kind === 'tcp' && this.job.target.tls ? 'secureConnect' : 'connect', () => {
+        socket.once(this.usesTls ? 'secureConnect' : 'connect', () => {
           clearTimeout(timer);
           resolve();
         });
@@ -140,12 +140,16 @@ export class RespConnection {
     return commands;
   }
 
-  private newSocket(): Socket {
+  private get usesTls(): boolean {
+    return this.job.target.kind === 'tcp' && this.job.target.tls;
+  }
+
+  private newSocket(tlsModule: typeof import('node:tls') | undefined): Socket {
     const { target } = this.job;
     let socket: Socket;
-    if (target.kind === 'tcp' && target.tls) {
+    if (target.kind === 'tcp' && tlsModule) {
       const tls = this.job.tls ?? { insecureSkipVerify: false };
-      socket = tlsConnect({
+      socket = tlsModule.connect({
         host: target.host,
         port: target.port,
         ...(tls.ca ? { ca: tls.ca } : {}),

@@ -34,6 +34,12 @@ describe('the built plugin', () => {
     assert.equal(statSync(PLUGIN).mode & 0o755, 0o755);
   });
 
+  it('is ASCII only, so that V8 keeps its source as one byte per character', () => {
+    const bytes = readFileSync(PLUGIN);
+    const at = bytes.findIndex((b) => b > 0x7f);
+    assert.equal(at, -1, `a non-ASCII byte at ${at}: ${bytes.subarray(Math.max(0, at - 40), at + 10).toString()}`);
+  });
+
   it('runs alone in an empty directory, without node_modules', async () => {
     const { stdout } = await run(lonely, ['--version'], { cwd: dir });
     assert.match(stdout, /^\d+\.\d+\.\d+/);

@@ -155,4 +155,28 @@ describe('Collector with a fake connection and fake timers', () => {
     assert.equal(calls, before, 'one request per iteration once it answers');
     await collector.close();
   });
+
+  it('defines the charts once, and again with the new label when the role changes', async () => {
+    const { Collector } = await import('../../src/collector/runner.ts');
+    const roles = ['master', 'master', 'slave', 'slave'];
+    let round = 0;
+    const link: RedisLink = {
+      collect: async () => ({ infoText: `${INFO(10 + round)}role:${roles[round++]}\r\n`, withServer: true }),
+      fetchConfig: async () => ({ infoText: '', config: { values: {} } }),
+      close: async () => {},
+    };
+    const collector = new Collector(
+      { updateEvery: 1, jobs: [settings], source: 'test', warnings: [] },
+      { hostFs: new HostFs('/nonexistent-root'), logger: pino({ level: 'silent' }), updateEvery: 1, once: false, connect: () => link },
+    );
+    const texts: string[] = [];
+    for (let i = 0; i < roles.length; i++) texts.push(await collector.iterate(1_000_000 + i * 1000));
+    const roleLabels = texts.map((text) => [...text.matchAll(/^CLABEL 'role' '(\w+)'/gm)].map((m) => m[1]));
+    // The first iteration defines the state chart before INFO is known; the second has the INFO charts.
+    assert.equal(roleLabels[2]!.length > 0 && roleLabels[2]!.every((r) => r === 'slave'), true, JSON.stringify(roleLabels));
+    assert.deepEqual(roleLabels[3], [], 'nothing defined again while the labels stay');
+    assert.ok(roleLabels[1]!.length > 0 && roleLabels[1]!.every((r) => r === 'master'), JSON.stringify(roleLabels));
+    assert.match(texts[3]!, /^BEGIN redis_fork_fake\.state 1000000$/m);
+    await collector.close();
+  });
 });
