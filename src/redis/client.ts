@@ -4,7 +4,7 @@
  * ready check (it would wait through `loading` and hide it), reconnection with back-off.
  */
 import { RespConnection } from './connection.ts';
-import { ReplyError, type RespValue } from './resp.ts';
+import { ReplyError, encodeCommands, type EncodedCommands, type RespValue } from './resp.ts';
 import type { JobConfig } from '../config/types.ts';
 import { RedisforkError, errorMessage, type ErrorCode } from '../errors.ts';
 import { CONFIG_KEYS, type RedisConfigValues } from '../model/redis-config.ts';
@@ -16,6 +16,9 @@ import { CONFIG_KEYS, type RedisConfigValues } from '../model/redis-config.ts';
  * INFO of four sections ~51 µs, of the three ~40 µs).
  */
 const EVERY_TIME_SECTIONS = ['memory', 'persistence', 'stats'] as const;
+/** Most seconds send one of these two: encoded once. */
+const INFO_EVERY_TIME = encodeCommands([['INFO', ...EVERY_TIME_SECTIONS]]);
+const INFO_WITH_SERVER = encodeCommands([['INFO', 'server', ...EVERY_TIME_SECTIONS]]);
 /** What Redis < 7.0 (and KeyDB) answer to INFO with several sections: the reply carries no code of its own. */
 const SECTION_LIST_REFUSED = /syntax error|wrong number of arguments/i;
 
@@ -107,7 +110,7 @@ export class RedisConnection {
     return this.round(false, true);
   }
 
-  private async exchange(commands: string[][]): Promise<RespValue[]> {
+  private async exchange(commands: string[][] | EncodedCommands): Promise<RespValue[]> {
     try {
       return await this.link.exchange(commands);
     } catch (err) {
@@ -117,6 +120,7 @@ export class RedisConnection {
 
   private async round(withStats: boolean, withConfig: boolean): Promise<CollectResult> {
     const withServer = withStats && (this.serverSectionDue || withConfig);
+    if (withStats && !withConfig && this.multiSectionInfo) return this.infoAlone(withServer);
     const sections: string[] = withServer ? ['server', ...EVERY_TIME_SECTIONS] : [...EVERY_TIME_SECTIONS];
     const commands: string[][] = [];
     if (withStats && this.multiSectionInfo) commands.push(['INFO', ...sections]);
@@ -142,6 +146,20 @@ export class RedisConnection {
     const result: CollectResult = { infoText, withServer };
     if (withConfig) result.config = readConfigReplies(replies.slice(infoCount));
     return result;
+  }
+
+  /** The usual second: one INFO command, encoded once. */
+  private async infoAlone(withServer: boolean): Promise<CollectResult> {
+    const [reply] = await this.exchange(withServer ? INFO_WITH_SERVER : INFO_EVERY_TIME);
+    if (reply instanceof ReplyError) {
+      if (SECTION_LIST_REFUSED.test(reply.message)) {
+        this.multiSectionInfo = false;
+        return this.round(true, false);
+      }
+      throw classifyRedisError(reply);
+    }
+    if (withServer) this.serverSectionDue = false;
+    return { infoText: String(reply), withServer };
   }
 
   /** Drops the connection when a reply is overdue (see RespConnection.dropIfSilent). */

@@ -9,7 +9,7 @@
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import type { JobConfig } from '../config/types.ts';
-import { RespReader, encodeCommand, type RespValue, ReplyError } from './resp.ts';
+import { RespReader, encodeCommands, type EncodedCommands, type RespValue, ReplyError } from './resp.ts';
 
 export const MAX_BACKOFF_MS = 30_000;
 
@@ -54,7 +54,7 @@ export class RespConnection {
    * Writes the commands at once and resolves with one reply each (an error reply as a ReplyError
    * value). Rejects when there is no connection and none can be made now, or when it breaks.
    */
-  async exchange(commands: readonly (readonly string[])[]): Promise<RespValue[]> {
+  async exchange(commands: readonly (readonly string[])[] | EncodedCommands): Promise<RespValue[]> {
     if (!this.socket) this.startConnecting();
     if (this.connecting) await this.connecting;
     const socket = this.socket;
@@ -79,11 +79,10 @@ export class RespConnection {
     this.socket.destroy();
   }
 
-  private send(socket: Socket, commands: readonly (readonly string[])[]): Promise<RespValue[]> {
-    let text = '';
-    for (const command of commands) text += encodeCommand(command);
+  private send(socket: Socket, commands: readonly (readonly string[])[] | EncodedCommands): Promise<RespValue[]> {
+    const { count, text } = 'text' in commands ? commands : encodeCommands(commands);
     return new Promise<RespValue[]>((resolve, reject) => {
-      this.waiting.push({ sentAt: this.clock(), expected: commands.length, replies: [], resolve, reject });
+      this.waiting.push({ sentAt: this.clock(), expected: count, replies: [], resolve, reject });
       socket.write(text);
     });
   }

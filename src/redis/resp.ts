@@ -18,6 +18,18 @@ export function encodeCommand(args: readonly string[]): string {
   return out;
 }
 
+/** Commands encoded once, for a round sent every second. */
+export interface EncodedCommands {
+  count: number;
+  text: string;
+}
+
+export function encodeCommands(commands: readonly (readonly string[])[]): EncodedCommands {
+  let text = '';
+  for (const command of commands) text += encodeCommand(command);
+  return { count: commands.length, text };
+}
+
 /** A reply that does not follow RESP: the connection cannot be trusted any more. */
 export class RespProtocolError extends Error {
   readonly code = 'ERR_RESP_PROTOCOL';
@@ -44,6 +56,8 @@ export class RespReader {
   /** Where the next bytes go: at least MIN_FREE bytes, after what is not parsed yet. */
   space(): Buffer {
     this.reserve(MIN_FREE);
+    // Most replies are taken whole, leaving the buffer empty: then no new view is needed.
+    if (this.end === 0) return this.buffer;
     return this.buffer.subarray(this.end);
   }
 
@@ -93,9 +107,32 @@ export class RespReader {
     return text;
   }
 
-  private length(text: string): number {
-    const n = Number(text);
-    if (!Number.isInteger(n) || n < -1 || text === '') throw new RespProtocolError(`bad length in a reply: ${JSON.stringify(text.slice(0, 40))}`);
+  /**
+   * The integer from `at` to its CRLF, read from the bytes (no string made: every reply starts with
+   * one), or INCOMPLETE; `at` moves past the CRLF.
+   */
+  private integer(): number | typeof INCOMPLETE {
+    const buffer = this.buffer;
+    let i = this.at;
+    const negative = i < this.end && buffer[i] === 0x2d; /* - */
+    if (negative) i++;
+    const first = i;
+    let n = 0;
+    for (; i < this.end; i++) {
+      const byte = buffer[i]!;
+      if (byte === CR) break;
+      if (byte < 0x30 || byte > 0x39) throw new RespProtocolError(`bad number in a reply: ${JSON.stringify(buffer.toString('latin1', this.at, Math.min(this.end, this.at + 40)))}`);
+      n = n * 10 + (byte - 0x30);
+    }
+    if (i + 1 >= this.end) return INCOMPLETE;
+    if (i === first || buffer[i + 1] !== 0x0a) throw new RespProtocolError(`bad number in a reply: ${JSON.stringify(buffer.toString('latin1', this.at, i))}`);
+    this.at = i + 2;
+    return negative ? -n : n;
+  }
+
+  private length(): number | typeof INCOMPLETE {
+    const n = this.integer();
+    if (n !== INCOMPLETE && n < -1) throw new RespProtocolError(`bad length in a reply: ${n}`);
     return n;
   }
 
@@ -111,13 +148,11 @@ export class RespReader {
         return text === INCOMPLETE ? text : new ReplyError(text);
       }
       case 0x3a /* : */: {
-        const text = this.line();
-        return text === INCOMPLETE ? text : Number(text);
+        return this.integer();
       }
       case 0x24 /* $ */: {
-        const text = this.line();
-        if (text === INCOMPLETE) return text;
-        const n = this.length(text);
+        const n = this.length();
+        if (n === INCOMPLETE) return n;
         if (n === -1) return null;
         if (this.at + n + 2 > this.end) return INCOMPLETE;
         const body = this.buffer.toString('utf8', this.at, this.at + n);
@@ -125,9 +160,8 @@ export class RespReader {
         return body;
       }
       case 0x2a /* * */: {
-        const text = this.line();
-        if (text === INCOMPLETE) return text;
-        const n = this.length(text);
+        const n = this.length();
+        if (n === INCOMPLETE) return n;
         if (n === -1) return null;
         const items: RespValue[] = [];
         for (let i = 0; i < n; i++) {

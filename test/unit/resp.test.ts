@@ -13,13 +13,13 @@ function readAll(reader: RespReader): RespValue[] {
 }
 
 describe('RESP2 replies', () => {
-  const wire = '+OK\r\n-NOAUTH Authentication required.\r\n:42\r\n$-1\r\n$8\r\nrss:é\r\n\r\n*2\r\n$4\r\nsave\r\n$0\r\n\r\n*0\r\n*-1\r\n';
+  const wire = '+OK\r\n-NOAUTH Authentication required.\r\n:42\r\n$-1\r\n$8\r\nrss:é\r\n\r\n*2\r\n$4\r\nsave\r\n$0\r\n\r\n*0\r\n*-1\r\n:-7\r\n';
   const expected = (values: RespValue[]) => {
-    assert.equal(values.length, 8);
+    assert.equal(values.length, 9);
     assert.equal(values[0], 'OK');
     assert.ok(values[1] instanceof ReplyError);
     assert.equal((values[1] as ReplyError).message, 'NOAUTH Authentication required.');
-    assert.deepEqual(values.slice(2), [42, null, 'rss:é\r\n', ['save', ''], [], null]);
+    assert.deepEqual(values.slice(2), [42, null, 'rss:é\r\n', ['save', ''], [], null, -7]);
   };
 
   it('reads every type, a bulk string with CRLF and UTF-8 inside it included', () => {
@@ -59,9 +59,11 @@ describe('RESP2 replies', () => {
     const reader = new RespReader();
     reader.append(Buffer.from('HTTP/1.1 400 Bad Request\r\n'));
     assert.throws(() => reader.next(), RespProtocolError);
-    const bad = new RespReader();
-    bad.append(Buffer.from('$abc\r\n'));
-    assert.throws(() => bad.next(), RespProtocolError);
+    for (const wire of ['$abc\r\n', '$\r\n', '*-2\r\n', ':12x\r\n', '$3\rx']) {
+      const bad = new RespReader();
+      bad.append(Buffer.from(wire));
+      assert.throws(() => bad.next(), RespProtocolError, JSON.stringify(wire));
+    }
   });
 
   it('encodes commands as arrays of bulk strings, lengths in bytes', () => {
