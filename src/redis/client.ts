@@ -120,17 +120,7 @@ export class RedisConnection {
 
   private async round(withStats: boolean, withConfig: boolean): Promise<CollectResult> {
     const withServer = withStats && (this.serverSectionDue || withConfig);
-    if (withStats && !withConfig && this.multiSectionInfo) return this.infoAlone(withServer);
-    const sections: string[] = withServer ? ['server', ...EVERY_TIME_SECTIONS] : [...EVERY_TIME_SECTIONS];
-    const commands: string[][] = [];
-    if (withStats && this.multiSectionInfo) commands.push(['INFO', ...sections]);
-    else if (withStats) for (const section of sections) commands.push(['INFO', section]);
-    if (withConfig) {
-      // The role (for chart labels) rarely changes: it rides on the once-a-minute CONFIG round.
-      commands.push(['INFO', 'replication']);
-      for (const key of CONFIG_KEYS) commands.push(['CONFIG', 'GET', key]);
-    }
-    const infoCount = commands.length - (withConfig ? CONFIG_KEYS.length : 0);
+    const { commands, infoCount } = this.commands(withStats, withServer, withConfig);
     const replies = await this.exchange(commands);
     const infoReplies = replies.slice(0, infoCount);
     const refused = infoReplies.find((reply) => reply instanceof ReplyError);
@@ -148,18 +138,20 @@ export class RedisConnection {
     return result;
   }
 
-  /** The usual second: one INFO command, encoded once. */
-  private async infoAlone(withServer: boolean): Promise<CollectResult> {
-    const [reply] = await this.exchange(withServer ? INFO_WITH_SERVER : INFO_EVERY_TIME);
-    if (reply instanceof ReplyError) {
-      if (SECTION_LIST_REFUSED.test(reply.message)) {
-        this.multiSectionInfo = false;
-        return this.round(true, false);
-      }
-      throw classifyRedisError(reply);
+  /** The round's commands, and how many of them are INFO (they come first). */
+  private commands(withStats: boolean, withServer: boolean, withConfig: boolean): { commands: string[][] | EncodedCommands; infoCount: number } {
+    // The usual second: one INFO command, encoded once.
+    if (withStats && !withConfig && this.multiSectionInfo) return { commands: withServer ? INFO_WITH_SERVER : INFO_EVERY_TIME, infoCount: 1 };
+    const sections: string[] = withServer ? ['server', ...EVERY_TIME_SECTIONS] : [...EVERY_TIME_SECTIONS];
+    const commands: string[][] = [];
+    if (withStats && this.multiSectionInfo) commands.push(['INFO', ...sections]);
+    else if (withStats) for (const section of sections) commands.push(['INFO', section]);
+    if (withConfig) {
+      // The role (for chart labels) rarely changes: it rides on the once-a-minute CONFIG round.
+      commands.push(['INFO', 'replication']);
+      for (const key of CONFIG_KEYS) commands.push(['CONFIG', 'GET', key]);
     }
-    if (withServer) this.serverSectionDue = false;
-    return { infoText: String(reply), withServer };
+    return { commands, infoCount: commands.length - (withConfig ? CONFIG_KEYS.length : 0) };
   }
 
   /** Drops the connection when a reply is overdue (see RespConnection.dropIfSilent). */
