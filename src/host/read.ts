@@ -125,17 +125,26 @@ export class HostFs {
 
 const THP_DIR = '/sys/kernel/mm/transparent_hugepage';
 
+/** The kernel facts that change only with a reboot or a CPU hotplug: read once a minute (see `KernelFactsReader`). */
+export interface SlowKernelFacts {
+  release: string | undefined;
+  cpus: number | undefined;
+  totalReserve: number | undefined;
+}
+
+export function readSlowKernelFacts(fs: HostFs): SlowKernelFacts {
+  const release = readKernelRelease(fs);
+  return { release, cpus: readPresentCpus(fs), totalReserve: readTotalReserveBytes(fs, release) };
+}
+
 /**
  * The host's kernel facts. The overcommit sysctls, meminfo, THP modes and the OOM counter are read
- * every time (they decide the next fork and may change any second); the kernel release, which
- * changes only with a reboot, is read when not given (see `KernelFactsReader`).
+ * every time (they decide the next fork and may change any second); the slow facts are read when
+ * not given. (An object rather than optional parameters: a parameter's default runs again for every
+ * `undefined` passed, so a kernel without totalreserve had its release parsed every second.)
  */
-export function readKernelFacts(
-  fs: HostFs,
-  kernelRelease: string | undefined = readKernelRelease(fs),
-  presentCpus: number | undefined = readPresentCpus(fs),
-  totalReserveBytes: number | undefined = readTotalReserveBytes(fs, kernelRelease),
-): KernelFacts {
+export function readKernelFacts(fs: HostFs, slow: SlowKernelFacts = readSlowKernelFacts(fs)): KernelFacts {
+  const { release: kernelRelease, cpus: presentCpus, totalReserve: totalReserveBytes } = slow;
   const meminfo = fs.readRepeated('/proc/meminfo') ?? '';
   const field = (key: string) => pickKeyValueKb(meminfo, key);
   const sysctl = (name: string) => parseInteger(fs.readRepeated(`/proc/sys/vm/${name}`));
@@ -189,15 +198,16 @@ export function readKernelRelease(fs: HostFs): string | undefined {
 
 /** Reads the kernel facts each iteration; the kernel release and the CPUs present once a minute. Owned by the collector. */
 export class KernelFactsReader {
-  private slow: { at: number; release: string | undefined; cpus: number | undefined; totalReserve: number | undefined } | undefined;
+  private slow: SlowKernelFacts | undefined;
+  private slowAt = 0;
   constructor(private readonly fs: HostFs) {}
 
   read(now: number): KernelFacts {
-    if (this.slow === undefined || now - this.slow.at >= 60_000 || now < this.slow.at) {
-      const release = readKernelRelease(this.fs);
-      this.slow = { at: now, release, cpus: readPresentCpus(this.fs), totalReserve: readTotalReserveBytes(this.fs, release) };
+    if (this.slow === undefined || now - this.slowAt >= 60_000 || now < this.slowAt) {
+      this.slow = readSlowKernelFacts(this.fs);
+      this.slowAt = now;
     }
-    return readKernelFacts(this.fs, this.slow.release, this.slow.cpus, this.slow.totalReserve);
+    return readKernelFacts(this.fs, this.slow);
   }
 }
 

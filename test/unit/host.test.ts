@@ -5,7 +5,7 @@ import {
   parseBracketChoice, parseCgroupLimit, parseKeyValueKb, parseProcCgroup, parseProcessStatus, parseSmaps,
   parseStatStartTicks, parseKernelRelease,
 } from '../../src/host/parse.ts';
-import { HostFs, readKernelFacts, readProcessFacts, SMAPS_MIN_INTERVAL_MS } from '../../src/host/read.ts';
+import { HostFs, KernelFactsReader, readKernelFacts, readProcessFacts, SMAPS_MIN_INTERVAL_MS } from '../../src/host/read.ts';
 import { readCgroup } from '../../src/host/cgroup.ts';
 import { matchesServer, decideLocality } from '../../src/host/locality.ts';
 import { parseRedisUrl } from '../../src/config/url.ts';
@@ -111,6 +111,23 @@ describe('readers on a host tree captured from a real Redis 7.0 (mode 0, jemallo
     assert.equal(kernel.thpEnabled, 'madvise');
     assert.ok(kernel.kernelRelease?.startsWith('6.'));
     assert.equal(typeof kernel.hostOomKills, 'number');
+  });
+
+  it('reads the kernel release and the CPUs present once a minute, not every second', () => {
+    const reads: string[] = [];
+    const counting = new (class extends HostFs {
+      override read(absolute: string): string | undefined {
+        reads.push(absolute);
+        return super.read(absolute);
+      }
+    })(TREE);
+    const reader = new KernelFactsReader(counting);
+    const first = reader.read(1_000_000);
+    for (let second = 1; second < 60; second++) assert.equal(reader.read(1_000_000 + second * 1000).kernelRelease, first.kernelRelease);
+    assert.deepEqual(reads.filter((file) => file === '/proc/sys/kernel/osrelease').length, 1);
+    assert.deepEqual(reads.filter((file) => file === '/sys/devices/system/cpu/present').length, 1);
+    reader.read(1_000_000 + 60_000);
+    assert.deepEqual(reads.filter((file) => file === '/proc/sys/kernel/osrelease').length, 2);
   });
 
   it('reads the process: the fork charge from smaps is far below VmData (MAP_NORESERVE heap)', () => {
