@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
-import { RespProtocolError, RespReader, ReplyError, encodeCommand, type RespValue } from '../../src/redis/resp.ts';
+import { RespProtocolError, RespReader, ReplyError, encodeCommand, encodeCommands, type RespValue } from '../../src/redis/resp.ts';
 import { RespConnection, backoffMs } from '../../src/redis/connection.ts';
 import { parseRedisUrl } from '../../src/config/url.ts';
 import { parseConfigText } from '../../src/config/load.ts';
@@ -106,6 +106,34 @@ describe('RespConnection on a real socket', () => {
       assert.deepEqual(replies, ['ok:1\r\n', ['save', '']]);
       assert.deepEqual(received, ['AUTH bob pw', 'SELECT 3', 'INFO memory', 'CONFIG GET save']);
       assert.equal(connects, 1);
+    } finally {
+      connection.close();
+      server.close();
+    }
+  });
+
+  it('commands larger than the socket takes at once arrive whole and in order (written in part, the rest through the stream)', async () => {
+    const big = 'é'.repeat(3_000_000) + 'end';
+    const expected = Buffer.from(encodeCommands([['ECHO', big], ['PING']]).text);
+    const chunks: Buffer[] = [];
+    let got = 0;
+    const server = createServer((socket) => {
+      // Not read for a while: the client's send buffer fills and write(2) takes only part.
+      socket.pause();
+      setTimeout(() => socket.resume(), 200);
+      socket.on('data', (data) => {
+        chunks.push(data);
+        got += data.length;
+        if (got === expected.length) socket.write('+OK\r\n+PONG\r\n');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    assert.ok(address && typeof address === 'object');
+    const connection = new RespConnection(jobFor(`redis://127.0.0.1:${address.port}`), 30_000);
+    try {
+      assert.deepEqual(await connection.exchange([['ECHO', big], ['PING']]), ['OK', 'PONG']);
+      assert.ok(Buffer.concat(chunks).equals(expected), 'the bytes Redis got are the commands, in order');
     } finally {
       connection.close();
       server.close();
