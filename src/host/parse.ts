@@ -86,20 +86,55 @@ export interface ProcessStatus {
   parentPid: number | undefined;
 }
 
+/** The status lines read, all found in one scan (this runs every second for each Redis process). */
+const STATUS_FIELDS = /(?:^|\n)(Name|PPid|Uid|NSpid|VmSize|VmRSS|VmData|VmStk|THP_enabled):([^\n]*)/g;
+const KB_VALUE = /^(-?\d+)(?:\s+(kB))?$/;
+
+function kbValue(rest: string | undefined): number | undefined {
+  if (rest === undefined) return undefined;
+  const match = KB_VALUE.exec(rest.trim());
+  if (!match) return undefined;
+  const value = Number(match[1]);
+  return match[2] === 'kB' ? value * 1024 : value;
+}
+
 export function parseProcessStatus(text: string): ProcessStatus {
-  const kv = { get: (key: string) => pickKeyValueKb(text, key) };
-  const nameMatch = /^Name:\s*(.*)$/m.exec(text);
-  const uidMatch = /^Uid:\s*\d+\s+(\d+)/m.exec(text);
-  const thp = kv.get('THP_enabled');
-  const nsPidMatch = /^NSpid:\s*([\d\s]+)$/m.exec(text);
-  const ppidMatch = /^PPid:\s*(\d+)/m.exec(text);
+  let name: string | undefined;
+  let ppid: string | undefined;
+  let uid: string | undefined;
+  let nsPid: string | undefined;
+  let vmSize: string | undefined;
+  let vmRss: string | undefined;
+  let vmData: string | undefined;
+  let vmStk: string | undefined;
+  let thp: string | undefined;
+  STATUS_FIELDS.lastIndex = 0;
+  // The first line of each key counts, as the kernel writes each once.
+  for (let match = STATUS_FIELDS.exec(text); match !== null; match = STATUS_FIELDS.exec(text)) {
+    const rest = match[2]!;
+    switch (match[1]) {
+      case 'Name': name ??= rest; break;
+      case 'PPid': ppid ??= rest; break;
+      case 'Uid': uid ??= rest; break;
+      case 'NSpid': nsPid ??= rest; break;
+      case 'VmSize': vmSize ??= rest; break;
+      case 'VmRSS': vmRss ??= rest; break;
+      case 'VmData': vmData ??= rest; break;
+      case 'VmStk': vmStk ??= rest; break;
+      case 'THP_enabled': thp ??= rest; break;
+    }
+  }
+  const thpValue = kbValue(thp);
+  const uidMatch = uid === undefined ? null : /^\s*\d+\s+(\d+)/.exec(uid);
+  const nsPidMatch = nsPid === undefined ? null : /^\s*([\d\s]+)$/.exec(nsPid);
+  const ppidMatch = ppid === undefined ? null : /^\s*(\d+)/.exec(ppid);
   return {
-    name: nameMatch?.[1]?.trim() || undefined,
-    vmRss: kv.get('VmRSS'),
-    vmData: kv.get('VmData'),
-    vmStk: kv.get('VmStk'),
-    vmSize: kv.get('VmSize'),
-    thpEnabled: thp === undefined ? undefined : thp !== 0,
+    name: name?.trim() || undefined,
+    vmRss: kbValue(vmRss),
+    vmData: kbValue(vmData),
+    vmStk: kbValue(vmStk),
+    vmSize: kbValue(vmSize),
+    thpEnabled: thpValue === undefined ? undefined : thpValue !== 0,
     effectiveUid: uidMatch ? Number(uidMatch[1]) : undefined,
     nsPids: nsPidMatch?.[1] ? nsPidMatch[1].trim().split(/\s+/).map(Number).filter(Number.isInteger) : [],
     parentPid: ppidMatch ? Number(ppidMatch[1]) : undefined,

@@ -4,7 +4,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { INFO_FIELDS, parseInfoFields, parseRedisInfo } from '../../src/redis/info.ts';
 import {
   parseBracketChoice, parseCgroupLimit, parseKeyValueKb, parseProcCgroup, parseProcessStatus, parseSmaps,
@@ -59,6 +59,34 @@ const kernel = readKernelFacts(new HostFs(HOST_ROOT));
 const proc = readProcessFacts(new HostFs(HOST_ROOT), PID, undefined)!;
 const definitions = [...INSTANCE_CHARTS.map((c) => chartDefinition('redis_fork_f', c, 1, 'redis')), ...HOST_CHARTS.map((c) => chartDefinition('redis_fork_host', c, 1, 'host'))].join('');
 
+/** The reference for parseProcessStatus: split into lines, the first line of each key counts. */
+function statusLineByLine(text: string): ReturnType<typeof parseProcessStatus> {
+  const first = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon > 0 && !first.has(line.slice(0, colon))) first.set(line.slice(0, colon), line.slice(colon + 1));
+  }
+  const kb = (key: string) => {
+    const match = /^(-?\d+)(?:\s+(kB))?$/.exec(first.get(key)?.trim() ?? 'none');
+    return match ? Number(match[1]) * (match[2] === 'kB' ? 1024 : 1) : undefined;
+  };
+  const thp = kb('THP_enabled');
+  const uid = /^\s*\d+\s+(\d+)/.exec(first.get('Uid') ?? '');
+  const nsPid = /^\s*([\d\s]+)$/.exec(first.get('NSpid') ?? '');
+  const ppid = /^\s*(\d+)/.exec(first.get('PPid') ?? '');
+  return {
+    name: first.get('Name')?.trim() || undefined,
+    vmRss: kb('VmRSS'),
+    vmData: kb('VmData'),
+    vmStk: kb('VmStk'),
+    vmSize: kb('VmSize'),
+    thpEnabled: thp === undefined ? undefined : thp !== 0,
+    effectiveUid: uid ? Number(uid[1]) : undefined,
+    nsPids: nsPid?.[1] ? nsPid[1].trim().split(/\s+/).map(Number).filter(Number.isInteger) : [],
+    parentPid: ppid ? Number(ppid[1]) : undefined,
+  };
+}
+
 describe('fuzz', () => {
   it('INFO: random and mutated replies never throw and always chart valid protocol', () => {
     const r = rng(20261124);
@@ -85,6 +113,26 @@ describe('fuzz', () => {
       assert.deepEqual([...parseInfoFields(text, INFO_FIELDS)].sort(), expected.sort(), `input #${i}: ${JSON.stringify(text.slice(0, 200))}`);
     }
     assert.ok(Math.max(...INFOS.map((t) => parseInfoFields(t, INFO_FIELDS).size)) >= 25, 'a real reply gives most of the fields');
+  });
+
+  it('/proc/PID/status: the one-scan parse reads what a line-by-line parse reads, on every process here, mutated and random files', () => {
+    const r = rng(20261130);
+    const real: string[] = [fixture(`host/redis-7.0-mode0/proc/${PID}/status`)];
+    // This machine's own processes: kernel threads (no Vm lines), ours, containers' (several NSpid values).
+    for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+      try {
+        real.push(readFileSync(`/proc/${pid}/status`, 'latin1'));
+      } catch {
+        // ended meanwhile
+      }
+    }
+    assert.ok(real.length > 10);
+    // Two files back to back: every key twice, the first must win.
+    const inputs = [...real, ...real.slice(1, 20).map((text, i) => `${text}\n${real[i]!}`)];
+    for (let i = 0; i < 1500; i++) inputs.push(i % 4 === 0 ? randomText(r, Math.floor(r() * 1500)) : mutate(r, pick(r, real)));
+    for (const [i, text] of inputs.entries()) {
+      assert.deepEqual(parseProcessStatus(text), statusLineByLine(text), `input #${i}: ${JSON.stringify(text.slice(0, 300))}`);
+    }
   });
 
   it('procfs and sysfs parsers: random and mutated files never throw', () => {
