@@ -21,18 +21,53 @@ export function parseKeyValueKb(text: string): Map<string, number> {
   return out;
 }
 
-/**
- * One `Key:   123 kB` line of a meminfo-style text, without parsing the rest (this runs every
- * second on ~50 lines of which a few are wanted). Bytes for kB lines.
- */
-export function pickKeyValueKb(text: string, key: string): number | undefined {
-  const at = text.startsWith(`${key}:`) ? 0 : text.indexOf(`\n${key}:`) + 1;
-  if (at <= 0 && !text.startsWith(`${key}:`)) return undefined;
-  const end = text.indexOf('\n', at);
-  const match = /^(-?\d+)(?:\s+(kB))?$/.exec(text.slice(at + key.length + 1, end < 0 ? undefined : end).trim());
-  if (!match) return undefined;
-  const value = Number(match[1]);
-  return match[2] === 'kB' ? value * 1024 : value;
+/** The meminfo lines the kernel model and the charts use, in bytes. */
+export interface MeminfoFields {
+  memTotal: number | undefined;
+  memFree: number | undefined;
+  cached: number | undefined;
+  sReclaimable: number | undefined;
+  buffers: number | undefined;
+  swapCached: number | undefined;
+  shmem: number | undefined;
+  kReclaimable: number | undefined;
+  swapTotal: number | undefined;
+  swapFree: number | undefined;
+  commitLimit: number | undefined;
+  committedAs: number | undefined;
+}
+
+const MEMINFO_FIELDS = /(?:^|\n)(MemTotal|MemFree|Cached|SReclaimable|Buffers|SwapCached|Shmem|KReclaimable|SwapTotal|SwapFree|CommitLimit|Committed_AS):([^\n]*)/g;
+
+/** The wanted lines of `/proc/meminfo` in one scan (it runs every second); the first line of a key counts. */
+export function pickMeminfo(text: string): MeminfoFields {
+  const out: MeminfoFields = {
+    memTotal: undefined, memFree: undefined, cached: undefined, sReclaimable: undefined, buffers: undefined, swapCached: undefined,
+    shmem: undefined, kReclaimable: undefined, swapTotal: undefined, swapFree: undefined, commitLimit: undefined, committedAs: undefined,
+  };
+  const seen = new Set<string>();
+  MEMINFO_FIELDS.lastIndex = 0;
+  for (let match = MEMINFO_FIELDS.exec(text); match !== null; match = MEMINFO_FIELDS.exec(text)) {
+    const key = match[1]!;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const value = kbValue(match[2]);
+    switch (key) {
+      case 'MemTotal': out.memTotal = value; break;
+      case 'MemFree': out.memFree = value; break;
+      case 'Cached': out.cached = value; break;
+      case 'SReclaimable': out.sReclaimable = value; break;
+      case 'Buffers': out.buffers = value; break;
+      case 'SwapCached': out.swapCached = value; break;
+      case 'Shmem': out.shmem = value; break;
+      case 'KReclaimable': out.kReclaimable = value; break;
+      case 'SwapTotal': out.swapTotal = value; break;
+      case 'SwapFree': out.swapFree = value; break;
+      case 'CommitLimit': out.commitLimit = value; break;
+      case 'Committed_AS': out.committedAs = value; break;
+    }
+  }
+  return out;
 }
 
 /** One `key value` line of a vmstat-style text, without parsing the rest. */

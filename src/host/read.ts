@@ -12,7 +12,7 @@ import {
   parseKernelRelease,
   parseZoneinfoTotalReserve,
   parseInteger,
-  pickKeyValueKb,
+  pickMeminfo,
   pickSpaceSeparated,
   parseProcessStatus,
   parseSmaps,
@@ -138,42 +138,48 @@ export function readSlowKernelFacts(fs: HostFs): SlowKernelFacts {
 }
 
 /**
- * The host's kernel facts. The overcommit sysctls, meminfo, THP modes and the OOM counter are read
- * every time (they decide the next fork and may change any second); the slow facts are read when
- * not given. (An object rather than optional parameters: a parameter's default runs again for every
- * `undefined` passed, so a kernel without totalreserve had its release parsed every second.)
+ * The host's kernel facts. `vm.overcommit_memory`, meminfo, the THP modes and the OOM counter are
+ * read every time (they decide the next fork and may change any second); the slow facts are read
+ * when not given. (An object rather than optional parameters: a parameter's default runs again for
+ * every `undefined` passed, so a kernel without totalreserve had its release parsed every second.)
+ *
+ * The other four commit sysctls are taken from `previous` (the facts of the last iteration) while
+ * they cannot matter or cannot have moved unseen: the mode is the same and neither strict (where the
+ * reserves decide a fork) nor the pre-5.2 guess (where the admin reserve does), and CommitLimit and
+ * MemTotal are unchanged (a new overcommit_ratio or overcommit_kbytes moves CommitLimit at once, and
+ * the kernel sizes the reserves by memory). The caller bounds how long they are carried.
  */
-export function readKernelFacts(fs: HostFs, slow: SlowKernelFacts = readSlowKernelFacts(fs)): KernelFacts {
+export function readKernelFacts(fs: HostFs, slow: SlowKernelFacts = readSlowKernelFacts(fs), previous?: KernelFacts): KernelFacts {
   const { release: kernelRelease, cpus: presentCpus, totalReserve: totalReserveBytes } = slow;
-  const meminfo = fs.readRepeated('/proc/meminfo') ?? '';
-  const field = (key: string) => pickKeyValueKb(meminfo, key);
-  const sysctl = (name: string) => parseInteger(fs.readRepeated(`/proc/sys/vm/${name}`));
+  const meminfo = pickMeminfo(fs.readRepeated('/proc/meminfo') ?? '');
+  const overcommitMemory = readSysctl(fs, 'overcommit_memory');
+  const carry =
+    previous !== undefined &&
+    overcommitMemory !== undefined &&
+    overcommitMemory === previous.overcommitMemory &&
+    overcommitMemory !== 2 &&
+    !(overcommitMemory === 0 && totalReserveBytes !== undefined) &&
+    meminfo.commitLimit === previous.commitLimit &&
+    meminfo.memTotal === previous.memTotal;
   const kb = (value: number | undefined) => (value === undefined ? undefined : value * 1024);
   return {
     kernelRelease,
-    overcommitMemory: sysctl('overcommit_memory'),
-    overcommitRatio: sysctl('overcommit_ratio'),
-    overcommitKbytes: sysctl('overcommit_kbytes'),
-    adminReserveBytes: kb(sysctl('admin_reserve_kbytes')),
-    userReserveBytes: kb(sysctl('user_reserve_kbytes')),
-    memTotal: field('MemTotal'),
-    memFree: field('MemFree'),
-    cached: field('Cached'),
-    sReclaimable: field('SReclaimable'),
-    buffers: field('Buffers'),
-    swapCached: field('SwapCached'),
-    shmem: field('Shmem'),
-    kReclaimable: field('KReclaimable'),
+    overcommitMemory,
+    overcommitRatio: carry ? previous.overcommitRatio : readSysctl(fs, 'overcommit_ratio'),
+    overcommitKbytes: carry ? previous.overcommitKbytes : readSysctl(fs, 'overcommit_kbytes'),
+    adminReserveBytes: carry ? previous.adminReserveBytes : kb(readSysctl(fs, 'admin_reserve_kbytes')),
+    userReserveBytes: carry ? previous.userReserveBytes : kb(readSysctl(fs, 'user_reserve_kbytes')),
+    ...meminfo,
     totalReserveBytes,
-    swapTotal: field('SwapTotal'),
-    swapFree: field('SwapFree'),
-    commitLimit: field('CommitLimit'),
-    committedAs: field('Committed_AS'),
     thpEnabled: parseBracketChoice(fs.readRepeated(`${THP_DIR}/enabled`)),
     thpDefrag: parseBracketChoice(fs.readRepeated(`${THP_DIR}/defrag`)),
     hostOomKills: pickSpaceSeparated(fs.readRepeated('/proc/vmstat') ?? '', 'oom_kill'),
     presentCpus,
   };
+}
+
+function readSysctl(fs: HostFs, name: string): number | undefined {
+  return parseInteger(fs.readRepeated(`/proc/sys/vm/${name}`));
 }
 
 /** totalreserve_pages matters only to the pre-5.2 mode-0 guess: /proc/zoneinfo is read only for those kernels. */
@@ -196,18 +202,28 @@ export function readKernelRelease(fs: HostFs): string | undefined {
   return fs.read('/proc/sys/kernel/osrelease')?.trim() || undefined;
 }
 
-/** Reads the kernel facts each iteration; the kernel release and the CPUs present once a minute. Owned by the collector. */
+/** How long the commit sysctls other than overcommit_memory are carried at most (see readKernelFacts). */
+export const COMMIT_SYSCTLS_MAX_AGE_MS = 60_000;
+
+/**
+ * Reads the kernel facts each iteration; the kernel release and the CPUs present once a minute,
+ * the commit sysctls beyond overcommit_memory when they could have moved, and once a minute anyway.
+ * Owned by the collector.
+ */
 export class KernelFactsReader {
   private slow: SlowKernelFacts | undefined;
   private slowAt = 0;
+  private previous: KernelFacts | undefined;
   constructor(private readonly fs: HostFs) {}
 
   read(now: number): KernelFacts {
-    if (this.slow === undefined || now - this.slowAt >= 60_000 || now < this.slowAt) {
+    const fresh = this.slow === undefined || now - this.slowAt >= COMMIT_SYSCTLS_MAX_AGE_MS || now < this.slowAt;
+    if (fresh) {
       this.slow = readSlowKernelFacts(this.fs);
       this.slowAt = now;
     }
-    return readKernelFacts(this.fs, this.slow);
+    this.previous = readKernelFacts(this.fs, this.slow, fresh ? undefined : this.previous);
+    return this.previous;
   }
 }
 

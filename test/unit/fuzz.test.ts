@@ -8,7 +8,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { INFO_FIELDS, parseInfoFields, parseRedisInfo } from '../../src/redis/info.ts';
 import {
   parseBracketChoice, parseCgroupLimit, parseKeyValueKb, parseProcCgroup, parseProcessStatus, parseSmaps,
-  parseSpaceSeparated, parseStatStartTicks, parseUptime, parseKernelRelease,
+  parseSpaceSeparated, pickMeminfo, parseStatStartTicks, parseUptime, parseKernelRelease,
 } from '../../src/host/parse.ts';
 import { instanceValues, hostValues } from '../../src/analysis/metrics.ts';
 import { diagnose, formatDiagnoses } from '../../src/analysis/doctor.ts';
@@ -59,17 +59,35 @@ const kernel = readKernelFacts(new HostFs(HOST_ROOT));
 const proc = readProcessFacts(new HostFs(HOST_ROOT), PID, undefined)!;
 const definitions = [...INSTANCE_CHARTS.map((c) => chartDefinition('redis_fork_f', c, 1, 'redis')), ...HOST_CHARTS.map((c) => chartDefinition('redis_fork_host', c, 1, 'host'))].join('');
 
-/** The reference for parseProcessStatus: split into lines, the first line of each key counts. */
-function statusLineByLine(text: string): ReturnType<typeof parseProcessStatus> {
+/** `Key: value` lines split one by one; the first line of each key counts. */
+function firstLines(text: string): Map<string, string> {
   const first = new Map<string, string>();
   for (const line of text.split('\n')) {
     const colon = line.indexOf(':');
     if (colon > 0 && !first.has(line.slice(0, colon))) first.set(line.slice(0, colon), line.slice(colon + 1));
   }
-  const kb = (key: string) => {
-    const match = /^(-?\d+)(?:\s+(kB))?$/.exec(first.get(key)?.trim() ?? 'none');
-    return match ? Number(match[1]) * (match[2] === 'kB' ? 1024 : 1) : undefined;
+  return first;
+}
+
+function kbLine(first: Map<string, string>, key: string): number | undefined {
+  const match = /^(-?\d+)(?:\s+(kB))?$/.exec(first.get(key)?.trim() ?? 'none');
+  return match ? Number(match[1]) * (match[2] === 'kB' ? 1024 : 1) : undefined;
+}
+
+/** The reference for pickMeminfo. */
+function meminfoLineByLine(text: string): ReturnType<typeof pickMeminfo> {
+  const first = firstLines(text);
+  return {
+    memTotal: kbLine(first, 'MemTotal'), memFree: kbLine(first, 'MemFree'), cached: kbLine(first, 'Cached'), sReclaimable: kbLine(first, 'SReclaimable'),
+    buffers: kbLine(first, 'Buffers'), swapCached: kbLine(first, 'SwapCached'), shmem: kbLine(first, 'Shmem'), kReclaimable: kbLine(first, 'KReclaimable'),
+    swapTotal: kbLine(first, 'SwapTotal'), swapFree: kbLine(first, 'SwapFree'), commitLimit: kbLine(first, 'CommitLimit'), committedAs: kbLine(first, 'Committed_AS'),
   };
+}
+
+/** The reference for parseProcessStatus. */
+function statusLineByLine(text: string): ReturnType<typeof parseProcessStatus> {
+  const first = firstLines(text);
+  const kb = (key: string) => kbLine(first, key);
   const thp = kb('THP_enabled');
   const uid = /^\s*\d+\s+(\d+)/.exec(first.get('Uid') ?? '');
   const nsPid = /^\s*([\d\s]+)$/.exec(first.get('NSpid') ?? '');
@@ -132,6 +150,16 @@ describe('fuzz', () => {
     for (let i = 0; i < 1500; i++) inputs.push(i % 4 === 0 ? randomText(r, Math.floor(r() * 1500)) : mutate(r, pick(r, real)));
     for (const [i, text] of inputs.entries()) {
       assert.deepEqual(parseProcessStatus(text), statusLineByLine(text), `input #${i}: ${JSON.stringify(text.slice(0, 300))}`);
+    }
+  });
+
+  it('/proc/meminfo: the one-scan pick reads what a line-by-line parse reads, on this machine\'s, the captured, doubled, mutated and random files', () => {
+    const r = rng(20261201);
+    const real = [fixture('host/redis-7.0-mode0/proc/meminfo'), readFileSync('/proc/meminfo', 'latin1')];
+    const inputs = [...real, `${real[1]}\n${real[0]}`, real[0]!.replace(/\n/g, '\r\n')];
+    for (let i = 0; i < 1500; i++) inputs.push(i % 4 === 0 ? randomText(r, Math.floor(r() * 1500)) : mutate(r, pick(r, real)));
+    for (const [i, text] of inputs.entries()) {
+      assert.deepEqual(pickMeminfo(text), meminfoLineByLine(text), `input #${i}: ${JSON.stringify(text.slice(0, 300))}`);
     }
   });
 

@@ -130,6 +130,55 @@ describe('readers on a host tree captured from a real Redis 7.0 (mode 0, jemallo
     assert.deepEqual(reads.filter((file) => file === '/proc/sys/kernel/osrelease').length, 2);
   });
 
+  it('reads the other commit sysctls again only when they could matter or have moved: strict mode, a new CommitLimit, or a minute on', async () => {
+    const { cpSync, mkdtempSync, readFileSync: readText, rmSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const root = mkdtempSync(`${tmpdir()}/redisfork-sysctl-`);
+    try {
+      cpSync(`${TREE}/proc/meminfo`, `${root}/proc/meminfo`);
+      cpSync(`${TREE}/proc/sys`, `${root}/proc/sys`, { recursive: true });
+      const reads = new Map<string, number>();
+      const counting = new (class extends HostFs {
+        override readRepeated(absolute: string): string | undefined {
+          reads.set(absolute, (reads.get(absolute) ?? 0) + 1);
+          return super.readRepeated(absolute);
+        }
+      })(root);
+      const ratioReads = () => reads.get('/proc/sys/vm/overcommit_ratio') ?? 0;
+      const reader = new KernelFactsReader(counting);
+      let now = 1_000_000;
+      const second = () => reader.read((now += 1000));
+      const first = second();
+      assert.equal(first.overcommitMemory, 0);
+      for (let i = 0; i < 30; i++) assert.deepEqual(second(), { ...first }, 'the same facts, carried');
+      assert.equal(ratioReads(), 1, 'mode 0, nothing moved: read once');
+      assert.equal(reads.get('/proc/sys/vm/overcommit_memory'), 31, 'the mode itself every second');
+
+      const meminfo = readText(`${root}/proc/meminfo`, 'latin1');
+      writeFileSync(`${root}/proc/sys/vm/overcommit_ratio`, '80\n');
+      writeFileSync(`${root}/proc/meminfo`, meminfo.replace(/^CommitLimit:.*$/m, 'CommitLimit:    99999999 kB'));
+      assert.equal(second().overcommitRatio, 80, 'a new CommitLimit: the ratio read again at once');
+
+      writeFileSync(`${root}/proc/sys/vm/overcommit_memory`, '2\n');
+      writeFileSync(`${root}/proc/sys/vm/user_reserve_kbytes`, '4096\n');
+      assert.equal(second().userReserveBytes, 4096 * 1024, 'strict mode: the reserves read the same second');
+      const before = ratioReads();
+      for (let i = 0; i < 5; i++) second();
+      assert.equal(ratioReads(), before + 5, 'strict mode: every second');
+
+      writeFileSync(`${root}/proc/sys/vm/overcommit_memory`, '0\n');
+      second();
+      const settled = ratioReads();
+      writeFileSync(`${root}/proc/sys/vm/admin_reserve_kbytes`, '1234\n');
+      for (let i = 0; i < 15; i++) assert.notEqual(second().adminReserveBytes, 1234 * 1024, 'carried: nothing that shows it moved');
+      assert.equal(ratioReads(), settled, 'back in mode 0: carried again');
+      now += 60_000;
+      assert.equal(second().adminReserveBytes, 1234 * 1024, 'a minute on: read again whatever moved');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('reads the process: the fork charge from smaps is far below VmData (MAP_NORESERVE heap)', () => {
     const proc = readProcessFacts(fs, PID, undefined, 1_000_000);
     assert.ok(proc);
@@ -288,13 +337,16 @@ describe('files read every second', () => {
 
 describe('picking one field without parsing the rest', () => {
   it('agrees with the full parsers on the captured host files', async () => {
-    const { pickKeyValueKb, pickSpaceSeparated, parseSpaceSeparated } = await import('../../src/host/parse.ts');
+    const { pickMeminfo, pickSpaceSeparated, parseSpaceSeparated } = await import('../../src/host/parse.ts');
     const meminfo = fixture('host/redis-7.0-mode0/proc/meminfo');
     const all = parseKeyValueKb(meminfo);
-    for (const key of ['MemTotal', 'MemFree', 'Cached', 'SwapCached', 'CommitLimit', 'Committed_AS', 'HugePages_Total']) {
-      assert.equal(pickKeyValueKb(meminfo, key), all.get(key), key);
+    const picked = pickMeminfo(meminfo);
+    const keys = { memTotal: 'MemTotal', memFree: 'MemFree', cached: 'Cached', sReclaimable: 'SReclaimable', buffers: 'Buffers', swapCached: 'SwapCached', shmem: 'Shmem', kReclaimable: 'KReclaimable', swapTotal: 'SwapTotal', swapFree: 'SwapFree', commitLimit: 'CommitLimit', committedAs: 'Committed_AS' } as const;
+    for (const [field, key] of Object.entries(keys)) {
+      assert.equal(picked[field as keyof typeof keys], all.get(key), key);
+      assert.notEqual(picked[field as keyof typeof keys], undefined, key);
     }
-    assert.equal(pickKeyValueKb(meminfo, 'NoSuchKey'), undefined);
+    assert.equal(pickMeminfo('Cached:  1 kB\nSwapCached:  2 kB\n').cached, 1024, 'a key is not the end of another');
     const vmstat = fixture('host/redis-7.0-mode0/proc/vmstat');
     assert.equal(pickSpaceSeparated(vmstat, 'oom_kill'), parseSpaceSeparated(vmstat).get('oom_kill'));
     assert.equal(pickSpaceSeparated(vmstat, 'nr_free_pages'), parseSpaceSeparated(vmstat).get('nr_free_pages'), 'the first line');
