@@ -104,20 +104,41 @@ export class Collector {
   async iterate(now = Date.now()): Promise<string> {
     this.kernel = this.kernelReader.read(now);
     const hostOomKills = this.hostOomKills.push(now, this.kernel.hostOomKills);
-    const pending = this.jobs.map((job) => ({ job, run: job.collect(this.kernel, now, hostOomKills) }));
     const snapshots = new Map<InstanceJob, InstanceSnapshot>();
-    const settled = Promise.all(
-      pending.map(async ({ job, run }) => {
-        if (run) snapshots.set(job, await run);
-      }),
-    );
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, this.deadlineMs());
-    });
-    await Promise.race([settled, deadline]);
-    clearTimeout(timer);
+    await this.collectAll(this.kernel, now, hostOomKills, snapshots);
     return this.render(snapshots, now * 1000);
+  }
+
+  /**
+   * Starts each job's collection (a job still busy is skipped) and settles when all have answered
+   * or the deadline has passed, whichever comes first; the answers land in `snapshots`. One promise
+   * and one timer per iteration, whatever the number of jobs.
+   */
+  private collectAll(kernel: KernelFacts, now: number, hostOomKills: number | undefined, snapshots: Map<InstanceJob, InstanceSnapshot>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let waiting = 0;
+      let timer: NodeJS.Timeout | undefined;
+      const answered = () => {
+        if (--waiting > 0) return;
+        clearTimeout(timer);
+        resolve();
+      };
+      const failed = (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      };
+      for (const job of this.jobs) {
+        const run = job.collect(kernel, now, hostOomKills);
+        if (run === undefined) continue;
+        waiting++;
+        run.then((snapshot) => {
+          snapshots.set(job, snapshot);
+          answered();
+        }, failed);
+      }
+      if (waiting === 0) resolve();
+      else timer = setTimeout(resolve, this.deadlineMs());
+    });
   }
 
   private render(snapshots: Map<InstanceJob, InstanceSnapshot>, nowUs: number): string {
