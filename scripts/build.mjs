@@ -3,6 +3,43 @@ import { build } from 'esbuild';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { GENERATED, generateValidators } from './gen-validators.mjs';
 import { NODE_FLAGS } from './node-flags.mjs';
+import { createRequire } from 'node:module';
+
+/**
+ * Node built-ins that Netdata mode never calls but that dependencies require at load time:
+ * commander (child_process, which pulls in dgram and more), sonic-boom and redis-errors (assert).
+ * In the bundle each becomes a stand-in with the module's own export names as getters, loading the
+ * real module on first use: loading them at start cost ~0.7 MiB of RSS for as long as the plugin
+ * runs (bench/RESULTS.md). Getters, not a Proxy: esbuild's ESM interop copies the export names of
+ * a CommonJS module, and a stand-in must answer that without loading anything. The export names
+ * are those of the Node that builds; dependencies use only long-standing ones.
+ */
+const LAZY_BUILTINS = ['child_process', 'assert'];
+const nodeRequire = createRequire(import.meta.url);
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(bundler) {
+    const filter = new RegExp(`^(node:)?(${LAZY_BUILTINS.join('|')})$`);
+    bundler.onResolve({ filter }, (args) =>
+      // The stand-in's own require of the real module stays a require.
+      args.namespace === 'lazy-builtin' ? { path: args.path, external: true } : { path: args.path.replace(/^node:/, ''), namespace: 'lazy-builtin' },
+    );
+    bundler.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => {
+      const real = nodeRequire(`node:${args.path}`);
+      const callable = typeof real === 'function';
+      return {
+        loader: 'js',
+        contents: [
+          'let real;',
+          `const load = () => (real ??= require(${JSON.stringify(`node:${args.path}`)}));`,
+          `const standIn = ${callable ? 'function (...args) { return load().apply(this, args); }' : '{}'};`,
+          `for (const key of ${JSON.stringify(Object.keys(real))}) Object.defineProperty(standIn, key, { get: () => load()[key], enumerable: true });`,
+          'module.exports = standIn;',
+        ].join('\n'),
+      };
+    });
+  },
+};
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const outfile = 'dist/redisfork.plugin';
@@ -27,6 +64,7 @@ await build({
     __REDISFORK_EXAMPLE_CONFIG__: JSON.stringify(readFileSync('config/redisfork.conf', 'utf8')),
   },
   logLevel: 'warning',
+  plugins: [lazyBuiltins],
 });
 // The file runs itself: a line that sh reads as `exec node FLAGS "$0"` and JavaScript as a string
 // and a comment, so that Netdata (which execs the file) starts Node with the flags below, and

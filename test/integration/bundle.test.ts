@@ -1,7 +1,7 @@
 /** dist/redisfork.plugin is one self-contained file: alone in an empty directory it runs with nothing but node. */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, rmSync, statSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, statSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
@@ -47,5 +47,21 @@ describe('the built plugin', () => {
     const out = parseProtocol(once.stdout);
     assert.deepEqual(out.problems, []);
     assert.ok(out.charts.size > 10);
+  });
+
+  it('loads child_process and assert only when they are used (not in Netdata mode), and they still work when they are', async () => {
+    const preload = join(dir, 'loaded.cjs');
+    // At exit: the built-in modules loaded after this preload.
+    writeFileSync(preload, "const before = new Set(process.moduleLoadList); process.on('exit', () => require('fs').writeSync(2, '\\nLOADED ' + process.moduleLoadList.filter((m) => !before.has(m)).join(',') + '\\n'));\n");
+    const loaded = (stderr: string) => /\nLOADED (.*)\n/.exec(stderr)?.[1]?.split(',') ?? [];
+    const once = await run('node', ['-r', preload, lonely, '--once', '--url', redis.url], { cwd: dir });
+    assert.deepEqual(parseProtocol(once.stdout).problems, []);
+    const atWork = loaded(once.stderr);
+    assert.ok(atWork.includes('NativeModule net'), `the preload saw the plugin's modules: ${atWork.join(' ')}`);
+    for (const module of ['NativeModule child_process', 'NativeModule assert', 'NativeModule dgram']) assert.ok(!atWork.includes(module), `${module} loaded in a collection`);
+    // install --dry-run runs `node --version` through child_process: the stand-in loads the real module.
+    const install = await run('node', ['-r', preload, lonely, 'install', '--dry-run'], { cwd: dir });
+    assert.match(install.stdout, /Node v\d+/);
+    assert.ok(loaded(install.stderr).includes('NativeModule child_process'));
   });
 });

@@ -1,0 +1,12 @@
+import { spawn } from 'node:child_process';
+import { cpuSeconds, rssMb } from './process-cost.ts';
+const SECONDS = Number(process.env.S ?? 60), WARM = Number(process.env.W ?? 20);
+const cmds = process.argv.slice(2);
+const kids = cmds.map((c) => spawn(c, ['1', '--config', '/tmp/w/one.conf', '--log-level', 'warn'], { stdio: ['pipe', 'ignore', 'inherit'] }));
+await new Promise((r) => setTimeout(r, WARM * 1000));
+const c0 = kids.map((k) => cpuSeconds(k.pid!)); const t0 = Date.now();
+await new Promise((r) => setTimeout(r, SECONDS * 1000));
+const el = (Date.now() - t0) / 1000;
+kids.forEach((k, i) => console.log(`${((cpuSeconds(k.pid!) - c0[i]!) * 1000 / el).toFixed(3)} ms/s  RSS ${rssMb(k.pid!).toFixed(1)} MiB  ${cmds[i]}`));
+kids.forEach((k) => k.kill());
+process.exit(0);
