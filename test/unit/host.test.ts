@@ -322,6 +322,29 @@ describe('files read every second', () => {
     }
   });
 
+  it('on real /proc/vmstat: stops reading once the wanted line is in, with the same value as a whole read', async () => {
+    const { readFileSync: readWhole } = await import('node:fs');
+    const { parseSpaceSeparated } = await import('../../src/host/parse.ts');
+    // Read system calls of this process, from the kernel's own count.
+    const reads = () => Number(/^syscr: (\d+)$/m.exec(readWhole('/proc/self/io', 'utf8'))?.[1]);
+    const readsOf = (work: () => void) => {
+      const idle = -reads() + reads();
+      const before = reads();
+      work();
+      return reads() - before - idle;
+    };
+    const fs = new HostFs('');
+    let early: string | undefined;
+    let whole: string | undefined;
+    fs.readRepeated('/proc/vmstat');
+    const readsEarly = readsOf(() => (early = fs.readRepeated('/proc/vmstat', '\noom_kill ')));
+    const readsWhole = readsOf(() => (whole = fs.readRepeated('/proc/vmstat')));
+    assert.ok(whole !== undefined && whole.length >= 2048, 'vmstat is longer than one short read');
+    assert.equal(readsEarly, 1, 'one read when the line is in it');
+    assert.ok(readsWhole >= 2, `${readsWhole} reads to be sure of the end`);
+    assert.equal(parseSpaceSeparated(early ?? '').get('oom_kill'), parseSpaceSeparated(whole).get('oom_kill'));
+  });
+
   it('on real procfs: a process that ended fails the read instead of showing another', async () => {
     const { spawn } = await import('node:child_process');
     const fs = new HostFs('');
