@@ -19,6 +19,8 @@ export type ForkRule = 'always' | 'heuristic' | 'heuristic-legacy' | 'strict';
 export interface ForkModelInput {
   overcommitMemory: number;
   kernelRelease: string | undefined;
+  /** The release's major and minor number when already parsed (the collector does it once a minute). */
+  kernelVersion?: [number, number] | undefined;
   memTotal: number;
   swapTotal: number;
   swapFree: number;
@@ -142,7 +144,7 @@ export function predictFork(input: ForkModelInput): ForkVerdict {
     };
   }
 
-  const release = parseKernelRelease(input.kernelRelease);
+  const release = input.kernelVersion ?? parseKernelRelease(input.kernelRelease);
   const modern = release === undefined || release[0] > 5 || (release[0] === 5 && release[1] >= 2);
   if (modern) {
     const room = input.memTotal + input.swapTotal;
@@ -211,6 +213,7 @@ export function forkModelInput(kernel: KernelFacts, proc: ProcessFacts): ForkMod
   return {
     overcommitMemory: kernel.overcommitMemory,
     kernelRelease: kernel.kernelRelease,
+    kernelVersion: kernel.kernelVersion,
     memTotal,
     swapTotal: kernel.swapTotal ?? 0,
     swapFree: kernel.swapFree ?? 0,

@@ -3,6 +3,8 @@ import type { ProcessStatus } from './parse.ts';
 
 export interface KernelFacts {
   kernelRelease: string | undefined;
+  /** Its major and minor number, parsed once with the release (the fork rule changed in 5.2). */
+  kernelVersion?: [number, number] | undefined;
   overcommitMemory: number | undefined;
   overcommitRatio: number | undefined;
   overcommitKbytes: number | undefined;

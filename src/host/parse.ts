@@ -21,6 +21,20 @@ export function parseKeyValueKb(text: string): Map<string, number> {
   return out;
 }
 
+/**
+ * One regular expression for a procfs file whose lines the kernel always writes in the same order:
+ * each wanted key's line with its value captured, any other lines between. It matches only when
+ * every key is there, in that order, each the first line of its key, with a plain value; the
+ * readers then take the line-by-line way (one regular expression call costs the interpreter about
+ * as much as a dozen file lines: this runs every second).
+ */
+function inKernelOrder(fields: readonly (readonly [key: string, value: string])[]): RegExp {
+  const otherLine = `(?:(?!(?:${fields.map(([key]) => key).join('|')}):)[^\\n]*\\n)*?`;
+  return new RegExp(`^${fields.map(([key, value]) => `${otherLine}${key}:${value}\\n`).join('')}`);
+}
+
+const KB_LINE = '[ \\t]*(\\d+) kB';
+
 /** The meminfo lines the kernel model and the charts use, in bytes. */
 export interface MeminfoFields {
   memTotal: number | undefined;
@@ -39,8 +53,25 @@ export interface MeminfoFields {
 
 const MEMINFO_FIELDS = /(?:^|\n)(MemTotal|MemFree|Cached|SReclaimable|Buffers|SwapCached|Shmem|KReclaimable|SwapTotal|SwapFree|CommitLimit|Committed_AS):([^\n]*)/g;
 
-/** The wanted lines of `/proc/meminfo` in one scan (it runs every second); the first line of a key counts. */
+/** The meminfo lines in the kernel's order (since 4.20, which added KReclaimable). */
+export const MEMINFO_IN_ORDER = inKernelOrder(
+  (['MemTotal', 'MemFree', 'Buffers', 'Cached', 'SwapCached', 'SwapTotal', 'SwapFree', 'Shmem', 'KReclaimable', 'SReclaimable', 'CommitLimit', 'Committed_AS'] as const).map((key) => [key, KB_LINE] as const),
+);
+
+/** The wanted lines of `/proc/meminfo` (it runs every second); the first line of a key counts. */
 export function pickMeminfo(text: string): MeminfoFields {
+  const m = MEMINFO_IN_ORDER.exec(text);
+  if (m !== null) {
+    return {
+      memTotal: Number(m[1]) * 1024, memFree: Number(m[2]) * 1024, buffers: Number(m[3]) * 1024, cached: Number(m[4]) * 1024,
+      swapCached: Number(m[5]) * 1024, swapTotal: Number(m[6]) * 1024, swapFree: Number(m[7]) * 1024, shmem: Number(m[8]) * 1024,
+      kReclaimable: Number(m[9]) * 1024, sReclaimable: Number(m[10]) * 1024, commitLimit: Number(m[11]) * 1024, committedAs: Number(m[12]) * 1024,
+    };
+  }
+  return pickMeminfoLines(text);
+}
+
+function pickMeminfoLines(text: string): MeminfoFields {
   const out: MeminfoFields = {
     memTotal: undefined, memFree: undefined, cached: undefined, sReclaimable: undefined, buffers: undefined, swapCached: undefined,
     shmem: undefined, kReclaimable: undefined, swapTotal: undefined, swapFree: undefined, commitLimit: undefined, committedAs: undefined,
@@ -133,7 +164,38 @@ function kbValue(rest: string | undefined): number | undefined {
   return match[2] === 'kB' ? value * 1024 : value;
 }
 
+/** The status lines in the kernel's order (NSpid since 4.1, THP_enabled since 5.0). */
+export const STATUS_IN_ORDER = inKernelOrder([
+  ['Name', '[ \\t]*([^\\n]*)'],
+  ['PPid', '[ \\t]*(\\d+)'],
+  ['Uid', '[ \\t]*\\d+[ \\t]+(\\d+)[^\\n]*'],
+  ['NSpid', '[ \\t]*(\\d+(?:[ \\t]+\\d+)*)[ \\t]*'],
+  ['VmSize', KB_LINE],
+  ['VmRSS', KB_LINE],
+  ['VmData', KB_LINE],
+  ['VmStk', KB_LINE],
+  ['THP_enabled', '[ \\t]*(\\d+)'],
+]);
+
 export function parseProcessStatus(text: string): ProcessStatus {
+  const m = STATUS_IN_ORDER.exec(text);
+  if (m !== null) {
+    return {
+      name: m[1]!.trim() || undefined,
+      vmRss: Number(m[6]) * 1024,
+      vmData: Number(m[7]) * 1024,
+      vmStk: Number(m[8]) * 1024,
+      vmSize: Number(m[5]) * 1024,
+      thpEnabled: Number(m[9]) !== 0,
+      effectiveUid: Number(m[3]),
+      nsPids: m[4]!.split(/[ \t]+/).map(Number),
+      parentPid: Number(m[2]),
+    };
+  }
+  return parseProcessStatusLines(text);
+}
+
+function parseProcessStatusLines(text: string): ProcessStatus {
   let name: string | undefined;
   let ppid: string | undefined;
   let uid: string | undefined;

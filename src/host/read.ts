@@ -155,13 +155,14 @@ const THP_DIR = '/sys/kernel/mm/transparent_hugepage';
 /** The kernel facts that change only with a reboot or a CPU hotplug: read once a minute (see `KernelFactsReader`). */
 export interface SlowKernelFacts {
   release: string | undefined;
+  version: [number, number] | undefined;
   cpus: number | undefined;
   totalReserve: number | undefined;
 }
 
 export function readSlowKernelFacts(fs: HostFs): SlowKernelFacts {
   const release = readKernelRelease(fs);
-  return { release, cpus: readPresentCpus(fs), totalReserve: readTotalReserveBytes(fs, release) };
+  return { release, version: parseKernelRelease(release), cpus: readPresentCpus(fs), totalReserve: readTotalReserveBytes(fs, release) };
 }
 
 /**
@@ -191,6 +192,7 @@ export function readKernelFacts(fs: HostFs, slow: SlowKernelFacts = readSlowKern
   const kb = (value: number | undefined) => (value === undefined ? undefined : value * 1024);
   return {
     kernelRelease,
+    kernelVersion: slow.version,
     overcommitMemory,
     overcommitRatio: carry ? previous.overcommitRatio : readSysctl(fs, 'overcommit_ratio'),
     overcommitKbytes: carry ? previous.overcommitKbytes : readSysctl(fs, 'overcommit_kbytes'),

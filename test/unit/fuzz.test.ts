@@ -8,7 +8,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { INFO_FIELDS, parseInfoFields, parseRedisInfo } from '../../src/redis/info.ts';
 import {
   parseBracketChoice, parseCgroupLimit, parseKeyValueKb, parseProcCgroup, parseProcessStatus, parseSmaps,
-  parseSpaceSeparated, pickMeminfo, parseStatStartTicks, parseUptime, parseKernelRelease,
+  parseSpaceSeparated, pickMeminfo, MEMINFO_IN_ORDER, STATUS_IN_ORDER, parseStatStartTicks, parseUptime, parseKernelRelease,
 } from '../../src/host/parse.ts';
 import { instanceValues, hostValues } from '../../src/analysis/metrics.ts';
 import { diagnose, formatDiagnoses } from '../../src/analysis/doctor.ts';
@@ -145,6 +145,9 @@ describe('fuzz', () => {
       }
     }
     assert.ok(real.length > 10);
+    // This machine's kernel (6.x) writes every wanted line: the one-call way is the one taken for user processes.
+    assert.ok(STATUS_IN_ORDER.test(readFileSync('/proc/self/status', 'latin1')), 'the in-order fast path matches a real status file');
+    assert.ok(real.some((text) => !STATUS_IN_ORDER.test(text)), 'and kernel threads (no Vm lines) go line by line');
     // Two files back to back: every key twice, the first must win.
     const inputs = [...real, ...real.slice(1, 20).map((text, i) => `${text}\n${real[i]!}`)];
     for (let i = 0; i < 1500; i++) inputs.push(i % 4 === 0 ? randomText(r, Math.floor(r() * 1500)) : mutate(r, pick(r, real)));
@@ -156,7 +159,10 @@ describe('fuzz', () => {
   it('/proc/meminfo: the one-scan pick reads what a line-by-line parse reads, on this machine\'s, the captured, doubled, mutated and random files', () => {
     const r = rng(20261201);
     const real = [fixture('host/redis-7.0-mode0/proc/meminfo'), readFileSync('/proc/meminfo', 'latin1')];
+    assert.ok(MEMINFO_IN_ORDER.test(real[1]!) && MEMINFO_IN_ORDER.test(real[0]!), 'the in-order fast path matches the real files');
     const inputs = [...real, `${real[1]}\n${real[0]}`, real[0]!.replace(/\n/g, '\r\n')];
+    // A key again before its place, or a line out of order: the line-by-line way, the same answer.
+    inputs.push(real[1]!.replace('Buffers:', 'Cached:         1 kB\nBuffers:'), real[1]!.replace(/^(MemFree:.*\n)([\s\S]*?)(SwapTotal:.*\n)/m, '$3$2$1'));
     for (let i = 0; i < 1500; i++) inputs.push(i % 4 === 0 ? randomText(r, Math.floor(r() * 1500)) : mutate(r, pick(r, real)));
     for (const [i, text] of inputs.entries()) {
       assert.deepEqual(pickMeminfo(text), meminfoLineByLine(text), `input #${i}: ${JSON.stringify(text.slice(0, 300))}`);
