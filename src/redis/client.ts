@@ -110,18 +110,15 @@ export class RedisConnection {
     return this.round(false, true);
   }
 
-  private async exchange(commands: string[][] | EncodedCommands): Promise<RespValue[]> {
-    try {
-      return await this.link.exchange(commands);
-    } catch (err) {
-      throw classifyRedisError(err);
-    }
-  }
-
   private async round(withStats: boolean, withConfig: boolean): Promise<CollectResult> {
     const withServer = withStats && (this.serverSectionDue || withConfig);
     const { commands, infoCount } = this.commands(withStats, withServer, withConfig);
-    const replies = await this.exchange(commands);
+    let replies: RespValue[];
+    try {
+      replies = await this.link.exchange(commands);
+    } catch (err) {
+      throw classifyRedisError(err);
+    }
     const infoReplies = replies.slice(0, infoCount);
     const refused = infoReplies.find((reply) => reply instanceof ReplyError);
     if (refused instanceof ReplyError) {
