@@ -131,16 +131,14 @@ export function predictFork(input: ForkModelInput): ForkVerdict {
       roomBytes: room,
       headroomPercent: headroom(room, input.chargeBytes),
       approximate,
-      // The words only the doctor reads: made when read, not every second for the charts.
-      get explanation() {
-        return `vm.overcommit_memory=2 (strict): a fork is charged ${mib(input.chargeBytes)}` +
+      explanation:
+        `vm.overcommit_memory=2 (strict): a fork is charged ${mib(input.chargeBytes)}` +
         `${approximate ? ' (estimated from VmData, likely too high)' : ''}; ` +
         `the kernel allows ${mib(Math.max(room, 0))} more above Committed_AS ${mib(input.committedAs)} ` +
         `(CommitLimit ${mib(input.commitLimit)} less reserves), so the fork ` +
         (outcome === 'borderline'
           ? `is too close to call: the ${mib(Math.abs(margin))} ${margin > 0 ? 'to spare' : 'too few'} are within the commit counter's slack of ±${mib(slack)} (${input.cpus} CPUs × the per-CPU batch the kernel leaves unfolded), so it may be refused or not.`
-          : `${outcome === 'allowed' ? 'fits' : 'is refused'}${slack > 0 ? ` (beyond the commit counter's slack of ±${mib(slack)})` : ''}.`);
-      },
+          : `${outcome === 'allowed' ? 'fits' : 'is refused'}${slack > 0 ? ` (beyond the commit counter's slack of ±${mib(slack)})` : ''}.`),
     };
   }
 
@@ -157,12 +155,10 @@ export function predictFork(input: ForkModelInput): ForkVerdict {
       roomBytes: room,
       headroomPercent: headroom(room, input.largestMappingBytes),
       approximate,
-      // The words only the doctor reads: made when read, not every second for the charts.
-      get explanation() {
-        return `vm.overcommit_memory=0 on kernel ${input.kernelRelease ?? '>= 5.2'} refuses a fork only when one mapping ` +
+      explanation:
+        `vm.overcommit_memory=0 on kernel ${input.kernelRelease ?? '>= 5.2'} refuses a fork only when one mapping ` +
         `is larger than RAM + swap (${mib(room)}); the largest here is ${mib(input.largestMappingBytes)}` +
-        `, so the fork ${allowed ? 'is allowed' : 'is refused'}. The "50% of RAM" rule does not apply.`;
-      },
+        `, so the fork ${allowed ? 'is allowed' : 'is refused'}. The "50% of RAM" rule does not apply.`,
     };
   }
 
@@ -186,15 +182,12 @@ export function predictFork(input: ForkModelInput): ForkVerdict {
     roomBytes: free,
     headroomPercent: headroom(free, input.largestMappingBytes),
     approximate: true,
-    // The words only the doctor reads: made when read, not every second for the charts.
-    get explanation() {
-      return `vm.overcommit_memory=0 on kernel ${input.kernelRelease} (before 5.2) refuses a fork when one mapping ` +
+    explanation: `vm.overcommit_memory=0 on kernel ${input.kernelRelease} (before 5.2) refuses a fork when one mapping ` +
       `(${mib(input.largestMappingBytes)}) is not smaller than what it guesses is free: MemFree + file pages − Shmem + ` +
       `SwapFree + ${input.kReclaimable !== undefined ? 'KReclaimable' : 'SReclaimable'} − totalreserve_pages` +
       `${input.totalReserveBytes === undefined ? ' (unknown here, taken as 0)' : ` (${mib(reserve)})`}` +
       `${input.privileged ? '' : ' − admin_reserve_kbytes'} = about ${mib(Math.max(free, 0))}, so the fork ${allowed ? 'is allowed' : 'is refused'}. ` +
-      'The guide\'s "50% of RAM" rule comes from this guess.';
-    },
+      'The guide\'s "50% of RAM" rule comes from this guess.',
   };
 }
 
