@@ -120,9 +120,14 @@ export function hostValues(kernel: KernelFacts): Map<string, ChartValues> {
   return values;
 }
 
-/** One 0/1 dimension per mode of a sysfs choice file: the catalog's dimension names are the kernel's words. */
+/** The modes each choice chart has a dimension for (the catalog's dimension names are the kernel's words), looked up once. */
+const CHOICE_DIMENSIONS = new Map(HOST_CHARTS.map((chart) => [chart.id, chart.dimensions.map((d) => ({ id: d.id, word: d.name ?? d.id }))]));
+
+/** One 0/1 dimension per mode of a sysfs choice file. */
 function choice(chartId: HostChartId, current: string | undefined): ChartValues {
-  const chart = HOST_CHARTS.find((c) => c.id === chartId);
-  if (current === undefined || chart === undefined) return {};
-  return Object.fromEntries(chart.dimensions.map((d) => [d.id, current === (d.name ?? d.id) ? 1 : 0]));
+  const dimensions = CHOICE_DIMENSIONS.get(chartId);
+  if (current === undefined || dimensions === undefined) return {};
+  const values: Record<string, number> = {};
+  for (const { id, word } of dimensions) values[id] = current === word ? 1 : 0;
+  return values;
 }
