@@ -7,7 +7,6 @@
  * machinery of a Readable costs more CPU per collection than the whole RESP parse. `node:tls` is
  * loaded only for a `rediss://` job: loading it (and OpenSSL with it) costs 2 MiB of RSS.
  */
-import { writeSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
 import type { JobConfig } from '../config/types.ts';
 import { RespReader, encodeCommands, type EncodedCommands, type RespValue, ReplyError } from './resp.ts';
@@ -90,33 +89,8 @@ export class RespConnection {
     const { count, text } = 'text' in commands ? commands : encodeCommands(commands);
     return new Promise<RespValue[]>((resolve, reject) => {
       this.waiting.push({ sentAt: this.clock(), expected: count, replies: [], resolve, reject });
-      this.write(socket, text);
-    });
-  }
-
-  /**
-   * A plain socket with nothing queued in it is written with write(2) on its descriptor: a few
-   * hundred bytes always fit an idle socket's send buffer, and net's Writable machinery costs more
-   * per collection than the kernel's TCP send. What does not go at once (a full buffer), TLS, or a
-   * platform without descriptors goes through the stream, after what was written.
-   */
-  private write(socket: Socket, text: string): void {
-    const fd = this.usesTls || socket.writableLength > 0 ? undefined : socketFd(socket);
-    if (fd === undefined) {
       socket.write(text);
-      return;
-    }
-    let written = 0;
-    try {
-      written = writeSync(fd, text);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') {
-        socket.destroy(err as Error);
-        return;
-      }
-    }
-    const bytes = Buffer.byteLength(text);
-    if (written < bytes) socket.write(Buffer.from(text).subarray(written));
+    });
   }
 
   private startConnecting(): void {
@@ -239,8 +213,3 @@ export class RespConnection {
   }
 }
 
-/** The descriptor of a connected plain TCP or unix socket (libuv's handle has it on POSIX). */
-function socketFd(socket: Socket): number | undefined {
-  const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
-  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
-}

@@ -112,13 +112,13 @@ describe('RespConnection on a real socket', () => {
     }
   });
 
-  it('commands larger than the socket takes at once arrive whole and in order (written in part, the rest through the stream)', async () => {
+  it('commands larger than the socket takes at once arrive whole and in order', async () => {
     const big = 'é'.repeat(3_000_000) + 'end';
     const expected = Buffer.from(encodeCommands([['ECHO', big], ['PING']]).text);
     const chunks: Buffer[] = [];
     let got = 0;
     const server = createServer((socket) => {
-      // Not read for a while: the client's send buffer fills and write(2) takes only part.
+      // Not read for a while: the client's send buffer fills and the rest waits in the stream.
       socket.pause();
       setTimeout(() => socket.resume(), 200);
       socket.on('data', (data) => {
