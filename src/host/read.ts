@@ -42,6 +42,8 @@ export class HostFs {
   private readonly held = new Map<string, number>();
   /** One buffer, in the array readvSync takes. */
   private readonly buffers: Buffer[] = [Buffer.allocUnsafe(16 * 1024)];
+  /** The start of the same buffer, for the sysctls. */
+  private readonly smallBuffers: Buffer[] = [this.buffers[0]!.subarray(0, 64)];
 
   constructor(readonly root: string = process.env.NETDATA_HOST_PREFIX ?? '') {}
 
@@ -57,11 +59,25 @@ export class HostFs {
    * again; a caller that wants one line says which.
    */
   readRepeated(absolute: string, enough?: string): string | undefined {
+    return this.readHeld(absolute, this.buffers, enough);
+  }
+
+  /**
+   * The same for a /proc/sys file (a number or a word): the kernel allocates and zeroes as many
+   * bytes as a read asks for before it formats a sysctl, so this asks for a few dozen, not 16 KiB.
+   */
+  readRepeatedSysctl(absolute: string): string | undefined {
+    return this.readHeld(absolute, this.smallBuffers);
+  }
+
+  private readHeld(absolute: string, buffers: Buffer[], enough?: string): string | undefined {
     const fd = this.held.get(absolute) ?? this.hold(absolute);
     if (fd === undefined) return undefined;
     try {
       // readvSync: the same read(2) as readSync, with a fraction of its argument checks.
-      const length = readvSync(fd, this.buffers, 0);
+      const length = readvSync(fd, buffers, 0);
+      // Filled to the brim: there may be more (readRest goes on in the whole buffer).
+      if (buffers !== this.buffers && length === buffers[0]!.length) return this.text(this.readRest(fd, length));
       const text = this.text(length);
       if (length < WHOLE_IF_SHORT_BELOW || (enough !== undefined && text.indexOf(enough) >= 0)) return text;
       return this.text(this.readRest(fd, length));
@@ -92,6 +108,7 @@ export class HostFs {
         const bigger = Buffer.allocUnsafe(buffer.length * 2);
         buffer.copy(bigger);
         this.buffers[0] = buffer = bigger;
+        this.smallBuffers[0] = bigger.subarray(0, this.smallBuffers[0]!.length);
       }
       const n = readSync(fd, buffer, length, buffer.length - length, length);
       if (n === 0) return length;
@@ -220,7 +237,7 @@ export function readKernelFacts(fs: HostFs, slow: SlowKernelFacts = readSlowKern
 }
 
 function readSysctl(fs: HostFs, name: string): number | undefined {
-  return parseInteger(fs.readRepeated(`/proc/sys/vm/${name}`));
+  return parseInteger(fs.readRepeatedSysctl(`/proc/sys/vm/${name}`));
 }
 
 /** totalreserve_pages matters only to the pre-5.2 mode-0 guess: /proc/zoneinfo is read only for those kernels. */

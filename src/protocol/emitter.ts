@@ -26,9 +26,13 @@ export class ProtocolEmitter {
     private readonly withDurations = true,
   ) {}
 
+  /** The charts of the type last asked for: a job's charts are asked for one after another. */
+  private lastType: { type: string; ofType: Map<ChartDef, ChartState> } | undefined;
+
   private state(type: string, chart: ChartDef): ChartState {
-    let ofType = this.charts.get(type);
+    let ofType = this.lastType?.type === type ? this.lastType.ofType : this.charts.get(type);
     if (ofType === undefined) this.charts.set(type, (ofType = new Map()));
+    if (this.lastType?.ofType !== ofType) this.lastType = { type, ofType };
     let state = ofType.get(chart);
     if (state === undefined) ofType.set(chart, (state = { signature: undefined, lastSentUs: undefined, begin: `BEGIN ${type}.${chart.id}` }));
     return state;
@@ -52,7 +56,10 @@ export class ProtocolEmitter {
       ofType.delete(chart);
       if (defined) out += chartObsolete(type, chart, this.updateEvery, module);
     }
-    if (ofType.size === 0) this.charts.delete(type);
+    if (ofType.size === 0) {
+      this.charts.delete(type);
+      if (this.lastType?.type === type) this.lastType = undefined;
+    }
     return out;
   }
 

@@ -72,23 +72,36 @@ export function chartData(type: string, chart: ChartDef, values: ChartValues, si
 
 /** The same with the `BEGIN type.id` words given (the emitter keeps them per chart). */
 export function dataBlock(begin: string, chart: ChartDef, values: ChartValues, sinceLastUs?: number): string {
-  let out = sinceLastUs === undefined ? `${begin}\n` : `${begin} ${Math.max(0, Math.round(sinceLastUs))}\n`;
-  const prefixes = setPrefixes(chart);
+  let out = sinceLastUs === undefined ? `${begin}\n` : `${begin} ${gapText(sinceLastUs)}`;
+  const { prefixes, plain } = setLines(chart);
   const dimensions = chart.dimensions;
   for (let i = 0; i < dimensions.length; i++) {
     const dim = dimensions[i]!;
-    out += `${prefixes[i]}${toCollected(values[dim.id], dim)}\n`;
+    const value = values[dim.id];
+    // Most values are whole numbers on unscaled dimensions: no arithmetic needed for those.
+    const text = plain[i] && Number.isInteger(value) && Math.abs(value!) <= MAX_COLLECTED ? String(value) : toCollected(value, dim);
+    out += `${prefixes[i]}${text}\n`;
   }
   return out + 'END\n';
 }
 
-/** `SET 'id' = ` per dimension, built once per chart definition (this runs for every job every second). */
-const setPrefixCache = new WeakMap<ChartDef, string[]>();
-function setPrefixes(chart: ChartDef): string[] {
-  let prefixes = setPrefixCache.get(chart);
-  if (!prefixes) {
-    prefixes = chart.dimensions.map((dim) => `SET ${quote(dim.id)} = `);
-    setPrefixCache.set(chart, prefixes);
+/** The microseconds of a BEGIN line and its newline: every chart of an iteration has the same, so made once. */
+let lastGap: { us: number; text: string } | undefined;
+function gapText(sinceLastUs: number): string {
+  if (lastGap === undefined || lastGap.us !== sinceLastUs) lastGap = { us: sinceLastUs, text: `${Math.max(0, Math.round(sinceLastUs))}\n` };
+  return lastGap.text;
+}
+
+/** `SET 'id' = ` per dimension, and whether it is unscaled, made once per chart definition (this runs for every job every second). */
+const setLineCache = new WeakMap<ChartDef, { prefixes: string[]; plain: boolean[] }>();
+function setLines(chart: ChartDef): { prefixes: string[]; plain: boolean[] } {
+  let lines = setLineCache.get(chart);
+  if (!lines) {
+    lines = {
+      prefixes: chart.dimensions.map((dim) => `SET ${quote(dim.id)} = `),
+      plain: chart.dimensions.map((dim) => (dim.divisor ?? 1) === 1 && (dim.multiplier ?? 1) === 1),
+    };
+    setLineCache.set(chart, lines);
   }
-  return prefixes;
+  return lines;
 }

@@ -143,6 +143,10 @@ describe('readers on a host tree captured from a real Redis 7.0 (mode 0, jemallo
           reads.set(absolute, (reads.get(absolute) ?? 0) + 1);
           return super.readRepeated(absolute);
         }
+        override readRepeatedSysctl(absolute: string): string | undefined {
+          reads.set(absolute, (reads.get(absolute) ?? 0) + 1);
+          return super.readRepeatedSysctl(absolute);
+        }
       })(root);
       const ratioReads = () => reads.get('/proc/sys/vm/overcommit_ratio') ?? 0;
       const reader = new KernelFactsReader(counting);
@@ -317,6 +321,14 @@ describe('files read every second', () => {
       fs.closeHeld();
       assert.equal(fs.readRepeated('/proc/meminfo'), 'MemTotal:  300 kB\n');
       assert.equal(fs.readRepeated('/proc/nosuch'), undefined);
+      // A sysctl is read with a small first read: longer text is still read whole, and the small
+      // read lands where the text is taken from after the buffer has grown.
+      mkdirSync(`${root}/proc/sys/vm`, { recursive: true });
+      writeFileSync(`${root}/proc/sys/vm/overcommit_memory`, '2\n');
+      assert.equal(fs.readRepeatedSysctl('/proc/sys/vm/overcommit_memory'), '2\n');
+      writeFileSync(`${root}/proc/sys/vm/long`, `${'9'.repeat(300)}\n`);
+      assert.equal(fs.readRepeatedSysctl('/proc/sys/vm/long'), `${'9'.repeat(300)}\n`);
+      assert.equal(fs.readRepeatedSysctl('/proc/sys/vm/overcommit_memory'), '2\n');
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

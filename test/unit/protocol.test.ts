@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { GO_D_REDIS_CONTEXTS, HOST_CHARTS, INSTANCE_CHARTS, REQUIRED_CONTEXTS, instanceChartType, sanitizeJobName } from '../../charts/catalog.ts';
-import { chartData, chartDefinition, quote, toCollected } from '../../src/protocol/writer.ts';
+import { GO_D_REDIS_CONTEXTS, HOST_CHARTS, INSTANCE_CHARTS, REQUIRED_CONTEXTS, instanceChartType, sanitizeJobName, type ChartDef } from '../../charts/catalog.ts';
+import { chartData, chartDefinition, dataBlock, quote, toCollected } from '../../src/protocol/writer.ts';
 import { ProtocolEmitter } from '../../src/protocol/emitter.ts';
 import { parseProtocol, displayValue } from '../helpers/protocol.ts';
 
@@ -74,3 +74,19 @@ describe('docs', () => {
     for (const chart of [...INSTANCE_CHARTS, ...HOST_CHARTS]) assert.ok(readme.includes(`\`${chart.context}\``), chart.context);
   });
 });
+
+describe('data blocks', () => {
+  it('send each value as toCollected makes it, on unscaled and scaled dimensions alike', () => {
+    const chart = {
+      ...INSTANCE_CHARTS[0]!,
+      dimensions: [{ id: 'plain' }, { id: 'scaled', divisor: 1000 }, { id: 'multiplied', multiplier: 8 }],
+    } as ChartDef;
+    const samples = [0, -0, 1, -1, 7.5, -7.5, 0.4999, 2 ** 53, 2 ** 62, 2 ** 62 + 2 ** 12, -(2 ** 63), 1e300, NaN, Infinity, -Infinity, undefined, 123456789012];
+    for (const value of samples) {
+      const values = { plain: value, scaled: value, multiplied: value };
+      const lines = dataBlock('BEGIN t.c', chart, values, 1_000_000).split('\n');
+      assert.deepEqual(lines, ['BEGIN t.c 1000000', ...chart.dimensions.map((dim) => `SET '${dim.id}' = ${toCollected(value, dim)}`), 'END', ''], String(value));
+    }
+  });
+});
+
