@@ -25,6 +25,9 @@ import { engineForks } from '../redis/info.ts';
 import { InstanceJob, OOM_WINDOW_MS, type RedisLink } from './job.ts';
 import { CounterWindow } from '../analysis/counter-window.ts';
 
+/** The host charts carry no labels (signature ''). */
+const NO_LABELS: readonly ChartLabel[] = [];
+
 export interface CollectorOptions {
   hostFs: HostFs;
   logger: Logger;
@@ -43,6 +46,8 @@ export class Collector {
   private readonly kernelReader: KernelFactsReader;
   private readonly emitter: ProtocolEmitter;
   private readonly chartLists: (ChartDef[] | undefined)[] = [];
+  /** The chart list and labels each job's charts were last defined with. */
+  private readonly definedWith = new WeakMap<InstanceJob, { charts: ChartDef[]; labels: object }>();
   private readonly labelCache = new WeakMap<InstanceJob, { engine: string | undefined; version: string | undefined; role: string | undefined; locality: unknown; labels: ChartLabel[]; signature: string }>();
   private kernel: KernelFacts | undefined;
   /** The host's kernel facts of the latest iteration. */
@@ -150,15 +155,20 @@ export class Collector {
       const snapshot = snapshots.get(job) ?? (job.busy ? job.slowSnapshot() : undefined);
       if (job.locality?.locality === 'local') anyLocal = true;
       const charts = this.chartsFor(job);
-      const { labels, signature } = this.labelsOf(job);
-      for (const chart of charts) out += this.emitter.define(type, chart, 'redis', labels, signature);
+      const made = this.labelsOf(job);
+      // While neither the chart list nor the labels changed, every chart is defined as it should be.
+      const defined = this.definedWith.get(job);
+      if (defined?.charts !== charts || defined.labels !== made) {
+        for (const chart of charts) out += this.emitter.define(type, chart, 'redis', made.labels, made.signature);
+        this.definedWith.set(job, { charts, labels: made });
+      }
       const values = snapshot ? instanceValues(snapshot) : new Map<string, ChartValues>();
       for (const chart of charts) out += this.emitter.data(type, chart, values.get(chart.id) ?? {}, nowUs);
     }
     if (anyLocal && this.kernel) {
       const values = hostValues(this.kernel);
       for (const chart of HOST_CHARTS) {
-        out += this.emitter.define(HOST_CHART_TYPE, chart, 'host', []);
+        out += this.emitter.define(HOST_CHART_TYPE, chart, 'host', NO_LABELS, '');
         out += this.emitter.data(HOST_CHART_TYPE, chart, values.get(chart.id) ?? {}, nowUs);
       }
     }
