@@ -76,10 +76,11 @@ export class HostFs {
     try {
       // readvSync: the same read(2) as readSync, with a fraction of its argument checks.
       const length = readvSync(fd, buffers, 0);
-      // Filled to the brim: there may be more (readRest goes on in the whole buffer).
-      if (buffers !== this.buffers && length === buffers[0]!.length) return this.text(this.readRest(fd, length));
-      const text = this.text(length);
-      if (length < WHOLE_IF_SHORT_BELOW || (enough !== undefined && text.indexOf(enough) >= 0)) return text;
+      // A buffer filled to the brim may have left more (readRest goes on in the whole buffer).
+      if (length < buffers[0]!.length) {
+        const text = this.text(length);
+        if (length < WHOLE_IF_SHORT_BELOW || (enough !== undefined && text.indexOf(enough) >= 0)) return text;
+      }
       return this.text(this.readRest(fd, length));
     } catch {
       closeSync(fd);
@@ -203,7 +204,7 @@ export function readKernelFacts(fs: HostFs, slow: SlowKernelFacts = readSlowKern
     overcommitMemory !== undefined &&
     overcommitMemory === previous.overcommitMemory &&
     overcommitMemory !== 2 &&
-    !(overcommitMemory === 0 && totalReserveBytes !== undefined) &&
+    !(overcommitMemory === 0 && kernelBefore52(slow.version)) &&
     meminfo.commitLimit === previous.commitLimit &&
     meminfo.memTotal === previous.memTotal;
   const kb = (value: number | undefined) => (value === undefined ? undefined : value * 1024);
@@ -242,13 +243,13 @@ function readSysctl(fs: HostFs, name: string): number | undefined {
 
 /** totalreserve_pages matters only to the pre-5.2 mode-0 guess: /proc/zoneinfo is read only for those kernels. */
 export function readTotalReserveBytes(fs: HostFs, kernelRelease: string | undefined): number | undefined {
-  if (!kernelBefore52(kernelRelease)) return undefined;
+  if (!kernelBefore52(parseKernelRelease(kernelRelease))) return undefined;
   const pages = parseZoneinfoTotalReserve(fs.read('/proc/zoneinfo') ?? '');
   return pages === undefined ? undefined : pages * 4096;
 }
 
-function kernelBefore52(release: string | undefined): boolean {
-  const version = parseKernelRelease(release);
+/** Kernels before 5.2 decide a fork under mode 0 by the old guess (see kernel-model.ts). */
+function kernelBefore52(version: [number, number] | undefined): boolean {
   return version !== undefined && (version[0] < 5 || (version[0] === 5 && version[1] < 2));
 }
 

@@ -178,6 +178,14 @@ describe('readers on a host tree captured from a real Redis 7.0 (mode 0, jemallo
       assert.equal(ratioReads(), settled, 'back in mode 0: carried again');
       now += 60_000;
       assert.equal(second().adminReserveBytes, 1234 * 1024, 'a minute on: read again whatever moved');
+
+      // Mode 0 before 5.2: the admin reserve enters the old guess, so every second.
+      writeFileSync(`${root}/proc/sys/kernel/osrelease`, '4.19.0-25-amd64\n');
+      now += 60_000;
+      assert.equal(second().kernelRelease, '4.19.0-25-amd64');
+      const legacy = ratioReads();
+      for (let i = 0; i < 3; i++) second();
+      assert.equal(ratioReads(), legacy + 3, 'mode 0 before 5.2: every second');
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
