@@ -182,7 +182,8 @@ export function predictFork(input: ForkModelInput): ForkVerdict {
     roomBytes: free,
     headroomPercent: headroom(free, input.largestMappingBytes),
     approximate: true,
-    explanation: `vm.overcommit_memory=0 on kernel ${input.kernelRelease} (before 5.2) refuses a fork when one mapping ` +
+    explanation:
+      `vm.overcommit_memory=0 on kernel ${input.kernelRelease} (before 5.2) refuses a fork when one mapping ` +
       `(${mib(input.largestMappingBytes)}) is not smaller than what it guesses is free: MemFree + file pages − Shmem + ` +
       `SwapFree + ${input.kReclaimable !== undefined ? 'KReclaimable' : 'SReclaimable'} − totalreserve_pages` +
       `${input.totalReserveBytes === undefined ? ' (unknown here, taken as 0)' : ` (${mib(reserve)})`}` +

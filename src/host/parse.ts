@@ -51,52 +51,40 @@ export interface MeminfoFields {
   committedAs: number | undefined;
 }
 
-const MEMINFO_FIELDS = /(?:^|\n)(MemTotal|MemFree|Cached|SReclaimable|Buffers|SwapCached|Shmem|KReclaimable|SwapTotal|SwapFree|CommitLimit|Committed_AS):([^\n]*)/g;
+/** The meminfo lines read, in the kernel's order (since 4.20, which added KReclaimable), with their fields. */
+const MEMINFO_LINES = [
+  ['MemTotal', 'memTotal'], ['MemFree', 'memFree'], ['Buffers', 'buffers'], ['Cached', 'cached'], ['SwapCached', 'swapCached'],
+  ['SwapTotal', 'swapTotal'], ['SwapFree', 'swapFree'], ['Shmem', 'shmem'], ['KReclaimable', 'kReclaimable'],
+  ['SReclaimable', 'sReclaimable'], ['CommitLimit', 'commitLimit'], ['Committed_AS', 'committedAs'],
+] as const satisfies readonly (readonly [string, keyof MeminfoFields])[];
 
-/** The meminfo lines in the kernel's order (since 4.20, which added KReclaimable). */
-export const MEMINFO_IN_ORDER = inKernelOrder(
-  (['MemTotal', 'MemFree', 'Buffers', 'Cached', 'SwapCached', 'SwapTotal', 'SwapFree', 'Shmem', 'KReclaimable', 'SReclaimable', 'CommitLimit', 'Committed_AS'] as const).map((key) => [key, KB_LINE] as const),
-);
+const MEMINFO_FIELD_OF: ReadonlyMap<string, keyof MeminfoFields> = new Map(MEMINFO_LINES);
+const MEMINFO_ANY_LINE = new RegExp(`(?:^|\\n)(${MEMINFO_LINES.map(([key]) => key).join('|')}):([^\\n]*)`, 'g');
+export const MEMINFO_IN_ORDER = inKernelOrder(MEMINFO_LINES.map(([key]) => [key, KB_LINE] as const));
 
-/** The wanted lines of `/proc/meminfo` (it runs every second); the first line of a key counts. */
-export function pickMeminfo(text: string): MeminfoFields {
-  const m = MEMINFO_IN_ORDER.exec(text);
-  if (m !== null) {
-    return {
-      memTotal: Number(m[1]) * 1024, memFree: Number(m[2]) * 1024, buffers: Number(m[3]) * 1024, cached: Number(m[4]) * 1024,
-      swapCached: Number(m[5]) * 1024, swapTotal: Number(m[6]) * 1024, swapFree: Number(m[7]) * 1024, shmem: Number(m[8]) * 1024,
-      kReclaimable: Number(m[9]) * 1024, sReclaimable: Number(m[10]) * 1024, commitLimit: Number(m[11]) * 1024, committedAs: Number(m[12]) * 1024,
-    };
-  }
-  return pickMeminfoLines(text);
-}
-
-function pickMeminfoLines(text: string): MeminfoFields {
-  const out: MeminfoFields = {
+function noMeminfo(): MeminfoFields {
+  return {
     memTotal: undefined, memFree: undefined, cached: undefined, sReclaimable: undefined, buffers: undefined, swapCached: undefined,
     shmem: undefined, kReclaimable: undefined, swapTotal: undefined, swapFree: undefined, commitLimit: undefined, committedAs: undefined,
   };
+}
+
+/** The wanted lines of `/proc/meminfo` (it runs every second); the first line of a key counts. */
+export function pickMeminfo(text: string): MeminfoFields {
+  const out = noMeminfo();
+  const m = MEMINFO_IN_ORDER.exec(text);
+  if (m !== null) {
+    for (let i = 0; i < MEMINFO_LINES.length; i++) out[MEMINFO_LINES[i]![1]] = Number(m[i + 1]) * 1024;
+    return out;
+  }
+  // Line by line: another kernel's layout, or a file the kernel did not write.
   const seen = new Set<string>();
-  MEMINFO_FIELDS.lastIndex = 0;
-  for (let match = MEMINFO_FIELDS.exec(text); match !== null; match = MEMINFO_FIELDS.exec(text)) {
+  MEMINFO_ANY_LINE.lastIndex = 0;
+  for (let match = MEMINFO_ANY_LINE.exec(text); match !== null; match = MEMINFO_ANY_LINE.exec(text)) {
     const key = match[1]!;
     if (seen.has(key)) continue;
     seen.add(key);
-    const value = kbValue(match[2]);
-    switch (key) {
-      case 'MemTotal': out.memTotal = value; break;
-      case 'MemFree': out.memFree = value; break;
-      case 'Cached': out.cached = value; break;
-      case 'SReclaimable': out.sReclaimable = value; break;
-      case 'Buffers': out.buffers = value; break;
-      case 'SwapCached': out.swapCached = value; break;
-      case 'Shmem': out.shmem = value; break;
-      case 'KReclaimable': out.kReclaimable = value; break;
-      case 'SwapTotal': out.swapTotal = value; break;
-      case 'SwapFree': out.swapFree = value; break;
-      case 'CommitLimit': out.commitLimit = value; break;
-      case 'Committed_AS': out.committedAs = value; break;
-    }
+    out[MEMINFO_FIELD_OF.get(key)!] = kbValue(match[2]);
   }
   return out;
 }
