@@ -54,13 +54,7 @@ export class RespConnection {
    * Writes the commands at once and resolves with one reply each (an error reply as a ReplyError
    * value). Rejects when there is no connection and none can be made now, or when it breaks.
    */
-  exchange(commands: readonly (readonly string[])[] | EncodedCommands): Promise<RespValue[]> {
-    // The usual second: connected, nothing to wait for first.
-    if (this.socket && !this.connecting) return this.send(this.socket, commands);
-    return this.connectThenExchange(commands);
-  }
-
-  private async connectThenExchange(commands: readonly (readonly string[])[] | EncodedCommands): Promise<RespValue[]> {
+  async exchange(commands: readonly (readonly string[])[] | EncodedCommands): Promise<RespValue[]> {
     if (!this.socket) this.startConnecting();
     if (this.connecting) await this.connecting;
     const socket = this.socket;
@@ -212,4 +206,3 @@ export class RespConnection {
     this.retryAt = this.clock() + backoffMs(this.failures);
   }
 }
-
