@@ -1,7 +1,7 @@
 /**
  * A quick side-by-side cost check while working on the plugin (not the report: that is bench.ts):
  * runs each given plugin build with BENCH_JOBS jobs (default 1) against one Redis of 100k keys for BENCH_SECONDS
- * (default 40) and prints CPU per iteration (all threads, from /proc/PID/stat) and RSS.
+ * (default 40) and prints CPU per iteration (all threads, from each thread's schedstat) and RSS (mean and peak of one sample a second).
  *   node --import tsx bench/quick.ts dist/redisfork.plugin [other builds…]
  */
 import { spawn } from 'node:child_process';
@@ -28,11 +28,15 @@ const runs = await Promise.all(builds.map(async (build) => {
   await new Promise((r) => setTimeout(r, Number(process.env.BENCH_WARMUP ?? 3) * 1000));
   const c0 = cpuMs(child.pid!);
   const i0 = iterations;
+  const rssSamples: number[] = [];
+  const sampler = setInterval(() => rssSamples.push(rssMb(child.pid!)), 1000);
   await new Promise((r) => setTimeout(r, SECONDS * 1000));
-  const result = { build, msPerIteration: (cpuMs(child.pid!) - c0) / Math.max(1, iterations - i0), iterations: iterations - i0, rssMb: rssMb(child.pid!) };
+  clearInterval(sampler);
+  const rssMean = rssSamples.reduce((a, b) => a + b, 0) / rssSamples.length;
+  const result = { build, msPerIteration: (cpuMs(child.pid!) - c0) / Math.max(1, iterations - i0), iterations: iterations - i0, rssMean, rssPeak: Math.max(...rssSamples) };
   child.stdin.end();
   return result;
 }));
-for (const r of runs) console.log(`${r.build}: ${r.msPerIteration.toFixed(2)} ms/iteration over ${r.iterations}, RSS ${r.rssMb.toFixed(1)} MiB`);
+for (const r of runs) console.log(`${r.build}: ${r.msPerIteration.toFixed(2)} ms/iteration over ${r.iterations}, RSS mean ${r.rssMean.toFixed(1)} peak ${r.rssPeak.toFixed(1)} MiB`);
 await redis.stop();
 process.exit(0);
