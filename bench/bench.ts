@@ -18,6 +18,7 @@ import { freePort, startRedis, waitFor, type RedisServer } from '../test/helpers
 import { PLUGIN, assertBuilt } from '../test/helpers/plugin.ts';
 import { cpuSeconds, rssMb } from './process-cost.ts';
 import { OPTIMIZE_ABOVE_JOBS } from '../src/v8-tier.ts';
+import { benchInfoSections, type SectionCost } from './info-sections.ts';
 
 /** The node flags the built plugin starts itself with (its second line). */
 const PREAMBLE_FLAGS = /exec node \$\{REDISFORK_NODE_FLAGS-((?:--[^\s}]+ ?)*)\}/.exec(readFileSync(PLUGIN, 'utf8').split('\n', 3).join('\n'))?.[1]?.trim() ?? '';
@@ -257,8 +258,10 @@ async function main(): Promise<void> {
     const exporter = await benchExporter(servers[0]!);
     console.error('bench: size and start-up of the bundle and the standalone build ...');
     const builds = await benchBuilds(servers, dir);
+    console.error(`bench: Redis's time for INFO of each set of sections, once a second for ${SECONDS} s ...`);
+    const sections = await benchInfoSections(SECONDS);
     const one = plugin[0]!;
-    const report = render(plugin, exporter, one, idle, builds);
+    const report = render(plugin, exporter, one, idle, builds, sections);
     console.log(report);
     writeFileSync(new URL('./RESULTS.md', import.meta.url), report);
   } finally {
@@ -267,7 +270,7 @@ async function main(): Promise<void> {
   }
 }
 
-function render(plugin: PluginResult[], exporter: ExporterResult, one: PluginResult, idle: { cpuMsPerSecond: number; rssMb: number }, builds: BuildCost[]): string {
+function render(plugin: PluginResult[], exporter: ExporterResult, one: PluginResult, idle: { cpuMsPerSecond: number; rssMb: number }, builds: BuildCost[], sections: SectionCost[]): string {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   const f = (n: number, d = 1) => n.toFixed(d);
   const lines = [
@@ -287,7 +290,7 @@ function render(plugin: PluginResult[], exporter: ExporterResult, one: PluginRes
         `| ${p.jobs}${p.nodeFlags.length ? ` (\`node ${p.nodeFlags.join(' ')} plugin\`)` : ''} | ${p.iterations} (${p.expectedIterations}) | ${p.lateOrMissing} | ${p.slowOrDownCharts} | ${f(p.cpuMsPerCollection, 2)} ms | ${f(p.cpuMsPerInstance, 3)} ms | ${f(p.coreShare * 100)}% | ${f(p.rssMb)} MiB | ${f(p.redisUsecPerCollection)} µs | ${f(p.warmupCpuMs, 0)} ms |`,
     ),
     '',
-    `Rows without a note run the plugin as Netdata does (its first lines exec \`node ${PREAMBLE_FLAGS}\`; above ${OPTIMIZE_ABOVE_JOBS} jobs it switches V8's optimizing compiler on itself, keeping the small young generation); \`(jit)\` is plain \`node plugin\`, V8's defaults.`,
+    `Rows without a note run the plugin as Netdata does (its first lines exec \`node ${PREAMBLE_FLAGS}\`; above ${OPTIMIZE_ABOVE_JOBS} jobs it switches V8's optimizing compiler on itself; the young generation grows by V8's own rule when many jobs allocate); \`(jit)\` is plain \`node plugin\`, V8's defaults.`,
     `The floor, Node itself doing nothing but a 1 s timer: ${f(idle.cpuMsPerSecond, 2)} ms of CPU a second, RSS ${f(idle.rssMb)} MiB.`,
     '',
     '## Side by side with prometheus-redis-exporter (one instance, one scrape a second)',
@@ -301,6 +304,19 @@ function render(plugin: PluginResult[], exporter: ExporterResult, one: PluginRes
     `The exporter's Redis time per scrape, by command (µs): ${exporter.topCommands}.`,
     `The plugin's (1 job), per collection (µs): ${one.redisTop} — INFO memory/persistence/stats every second; INFO server, INFO replication and CONFIG GET after a reconnect and once a minute.`,
     'Called once a second, each INFO finds Redis\'s caches cold: back to back, INFO of these sections costs about 12 µs here.',
+    '',
+    '## What a cheaper round would cost Redis',
+    '',
+    `One INFO a second for ${SECONDS} s, each set of sections on a Redis of its own (100k keys), all at once:`,
+    '',
+    '| INFO sections | Redis time per call |',
+    '| --- | ---: |',
+    ...sections.map((c) => `| ${c.sections.join(' ')} | ${f(c.usecPerCall)} µs |`),
+    '',
+    'The plugin needs stats only for `total_forks` and `latest_fork_usec`, which change only at a fork; reading stats only when',
+    'persistence shows a fork would lose some: a BGSAVE child killed within the second of its fork (the OOM killer\'s case,',
+    'which Redis retries every 5 s) leaves persistence as it was after the previous failure, and forks for the Lua debugger',
+    '(`SCRIPT DEBUG yes`) do not appear in persistence at all. So stats is read every second.',
     '',
     '## The two builds',
     '',

@@ -116,7 +116,7 @@ export async function runNetdataMode(options: NetdataModeOptions, logger: Logger
   collector = new Collector(config, { hostFs, logger, updateEvery: config.updateEvery, once: options.once });
   const tier = new CompilerTier();
   const fitCompiler = async (jobs: number) => {
-    if (await tier.fit(jobs)) logger.info({ jobs, above: OPTIMIZE_ABOVE_JOBS }, `${jobs} jobs: V8's optimizing compiler switched on and its young generation let grow (they pay for their memory above ${OPTIMIZE_ABOVE_JOBS} jobs)`);
+    if (await tier.fit(jobs)) logger.info({ jobs, above: OPTIMIZE_ABOVE_JOBS }, `${jobs} jobs: V8's optimizing compiler switched on (it pays for its memory above ${OPTIMIZE_ABOVE_JOBS} jobs)`);
   };
   if (options.once) {
     sink.write(await collector.iterate());

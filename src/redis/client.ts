@@ -13,7 +13,11 @@ import { CONFIG_KEYS, type RedisConfigValues } from '../model/redis-config.ts';
  * Every collection reads these. `server` (version, process_id, uptime) changes only when Redis
  * restarts, which always breaks the connection: it is read after each (re)connect and with the
  * once-a-minute CONFIG round, which saves a fifth of Redis's time per collection (measured: a cold
- * INFO of four sections ~51 µs, of the three ~40 µs).
+ * INFO of four sections ~51 µs, of the three ~40 µs). `stats` is a third of the rest (cold, alone:
+ * persistence ~20 µs, stats ~23, memory ~35) and is read only for total_forks and latest_fork_usec,
+ * yet it stays: reading it only when persistence shows a fork would miss a child killed within the
+ * second of its fork and the Lua debugger's forks (`npm run bench`, "What a cheaper round would
+ * cost Redis").
  */
 const EVERY_TIME_SECTIONS = ['memory', 'persistence', 'stats'] as const;
 /** Most seconds send one of these two: encoded once. */

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { OPTIMIZE_ABOVE_JOBS, compilerChoice } from '../../src/v8-tier.ts';
 
-const PLUGIN_FLAGS = ['--min-semi-space-size=1', '--max-semi-space-size=16', '--semi-space-growth-factor=1', '--no-opt', '--no-sparkplug', '--v8-pool-size=1'];
+const PLUGIN_FLAGS = ['--min-semi-space-size=1', '--max-semi-space-size=16', '--no-opt', '--no-sparkplug', '--v8-pool-size=1'];
 
 describe('the compiler tier for the job count', () => {
   it('keeps the interpreter up to the threshold and optimizes above it', () => {
