@@ -16,7 +16,7 @@ import { cpus, tmpdir, release } from 'node:os';
 import { join } from 'node:path';
 import { freePort, startRedis, waitFor, type RedisServer } from '../test/helpers/redis-server.ts';
 import { PLUGIN, assertBuilt } from '../test/helpers/plugin.ts';
-import { cpuSeconds, rssMb } from './process-cost.ts';
+import { cpuSeconds, rssMb, sampleRss } from './process-cost.ts';
 import { OPTIMIZE_ABOVE_JOBS } from '../src/v8-tier.ts';
 import { benchInfoSections, type SectionCost } from './info-sections.ts';
 
@@ -73,7 +73,9 @@ interface PluginResult {
   cpuMsPerCollection: number;
   cpuMsPerInstance: number;
   coreShare: number;
+  /** Mean of one reading a second over the measurement; the peak beside it. */
   rssMb: number;
+  rssPeakMb: number;
   redisUsecPerCollection: number;
   redisTop: string;
   /** CPU from exec to the end of the warm-up: start-up plus the first seconds. */
@@ -109,13 +111,14 @@ async function benchPlugin(servers: RedisServer[], jobs: number, dir: string, no
   const iterations0 = arrivals.length;
   const t0 = Date.now();
   measuring = true;
+  const rssSampler = sampleRss(child.pid!);
   await sleep(SECONDS * 1000);
+  const rss = rssSampler.stop();
   measuring = false;
   const wall = (Date.now() - t0) / 1000;
   const cpu = cpuSeconds(child.pid!) - cpu0;
   const iterations = arrivals.length - iterations0;
   const redis = await redisUsec(servers);
-  const rss = rssMb(child.pid!);
   child.stdin.end();
   await new Promise((r) => child.on('close', r));
   const window = arrivals.slice(iterations0);
@@ -131,7 +134,8 @@ async function benchPlugin(servers: RedisServer[], jobs: number, dir: string, no
     cpuMsPerCollection: (cpu * 1000) / Math.max(1, iterations),
     cpuMsPerInstance: (cpu * 1000) / Math.max(1, collections),
     coreShare: cpu / wall,
-    rssMb: rss,
+    rssMb: rss.meanMb,
+    rssPeakMb: rss.peakMb,
     redisUsecPerCollection: redis.usec / Math.max(1, collections),
     warmupCpuMs,
     redisTop: Object.entries(redis.byCommand).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([c, u]) => `${c} ${(u / Math.max(1, collections)).toFixed(1)}`).join(', '),
@@ -283,11 +287,11 @@ function render(plugin: PluginResult[], exporter: ExporterResult, one: PluginRes
     '',
     '## redisfork.plugin at update_every 1',
     '',
-    `| jobs | iterations (expected) | late or missing | slow/down charted | CPU per iteration | CPU per instance | share of one core | RSS | Redis time per collection | CPU of the first ${WARMUP_SECONDS} s |`,
+    `| jobs | iterations (expected) | late or missing | slow/down charted | CPU per iteration | CPU per instance | share of one core | RSS mean (peak) | Redis time per collection | CPU of the first ${WARMUP_SECONDS} s |`,
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...plugin.map(
       (p) =>
-        `| ${p.jobs}${p.nodeFlags.length ? ` (\`node ${p.nodeFlags.join(' ')} plugin\`)` : ''} | ${p.iterations} (${p.expectedIterations}) | ${p.lateOrMissing} | ${p.slowOrDownCharts} | ${f(p.cpuMsPerCollection, 2)} ms | ${f(p.cpuMsPerInstance, 3)} ms | ${f(p.coreShare * 100)}% | ${f(p.rssMb)} MiB | ${f(p.redisUsecPerCollection)} µs | ${f(p.warmupCpuMs, 0)} ms |`,
+        `| ${p.jobs}${p.nodeFlags.length ? ` (\`node ${p.nodeFlags.join(' ')} plugin\`)` : ''} | ${p.iterations} (${p.expectedIterations}) | ${p.lateOrMissing} | ${p.slowOrDownCharts} | ${f(p.cpuMsPerCollection, 2)} ms | ${f(p.cpuMsPerInstance, 3)} ms | ${f(p.coreShare * 100)}% | ${f(p.rssMb)} (${f(p.rssPeakMb)}) MiB | ${f(p.redisUsecPerCollection)} µs | ${f(p.warmupCpuMs, 0)} ms |`,
     ),
     '',
     `Rows without a note run the plugin as Netdata does (its first lines exec \`node ${PREAMBLE_FLAGS}\`; above ${OPTIMIZE_ABOVE_JOBS} jobs it switches V8's optimizing compiler on itself; the young generation grows by V8's own rule when many jobs allocate); \`(jit)\` is plain \`node plugin\`, V8's defaults.`,

@@ -21,3 +21,15 @@ export function cpuSeconds(pid: number): number {
 export function rssMb(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
 }
+
+/** RSS sampled once a second until `stop()`: RSS moves with V8's collections, so one reading says little. */
+export function sampleRss(pid: number): { stop(): { meanMb: number; peakMb: number } } {
+  const samples = [rssMb(pid)];
+  const timer = setInterval(() => samples.push(rssMb(pid)), 1000);
+  return {
+    stop() {
+      clearInterval(timer);
+      return { meanMb: samples.reduce((a, b) => a + b, 0) / samples.length, peakMb: Math.max(...samples) };
+    },
+  };
+}

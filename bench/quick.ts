@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRedis } from '../test/helpers/redis-server.ts';
-import { cpuSeconds, rssMb } from './process-cost.ts';
+import { cpuSeconds, sampleRss } from './process-cost.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 40);
 const cpuMs = (pid: number) => cpuSeconds(pid) * 1000;
@@ -28,15 +28,13 @@ const runs = await Promise.all(builds.map(async (build) => {
   await new Promise((r) => setTimeout(r, Number(process.env.BENCH_WARMUP ?? 3) * 1000));
   const c0 = cpuMs(child.pid!);
   const i0 = iterations;
-  const rssSamples: number[] = [];
-  const sampler = setInterval(() => rssSamples.push(rssMb(child.pid!)), 1000);
+  const rss = sampleRss(child.pid!);
   await new Promise((r) => setTimeout(r, SECONDS * 1000));
-  clearInterval(sampler);
-  const rssMean = rssSamples.reduce((a, b) => a + b, 0) / rssSamples.length;
-  const result = { build, msPerIteration: (cpuMs(child.pid!) - c0) / Math.max(1, iterations - i0), iterations: iterations - i0, rssMean, rssPeak: Math.max(...rssSamples) };
+  const { meanMb, peakMb } = rss.stop();
+  const result = { build, msPerIteration: (cpuMs(child.pid!) - c0) / Math.max(1, iterations - i0), iterations: iterations - i0, meanMb, peakMb };
   child.stdin.end();
   return result;
 }));
-for (const r of runs) console.log(`${r.build}: ${r.msPerIteration.toFixed(2)} ms/iteration over ${r.iterations}, RSS mean ${r.rssMean.toFixed(1)} peak ${r.rssPeak.toFixed(1)} MiB`);
+for (const r of runs) console.log(`${r.build}: ${r.msPerIteration.toFixed(2)} ms/iteration over ${r.iterations}, RSS mean ${r.meanMb.toFixed(1)} peak ${r.peakMb.toFixed(1)} MiB`);
 await redis.stop();
 process.exit(0);
