@@ -55,7 +55,10 @@ await build({
   // CommonJS: Node decides the module type of an extension-less-looking `.plugin` file by the nearest
   // package.json; in Netdata's plugins.d there is none, which means CommonJS.
   format: 'cjs',
-  minify: false,
+  // Whitespace only: V8 keeps the bundle's source for as long as the plugin runs (it compiles
+  // functions lazily from it), and 0.78 -> 0.51 MB of source is 0.7 MiB less RSS at one job,
+  // measured side by side. Names stay, so stack traces still name the functions.
+  minifyWhitespace: true,
   legalComments: 'none',
   // `install` writes these; the bundle carries them so that it stays one self-contained file.
   define: {
