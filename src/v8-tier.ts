@@ -1,40 +1,70 @@
 /**
- * The plugin starts V8 with its interpreter only (`--no-opt --no-sparkplug`, the first line of the
- * bundle): at one update a second a compiler rarely pays for the memory it takes. With many jobs it
- * does: then the optimizing compiler is switched on at run time (V8 reads the flag at each tier-up
- * decision). The young generation needs no switch: it grows by V8's own rule only when many jobs
- * allocate (scripts/node-flags.mjs). Measured side by side (bench/quick.ts, 2026-11-30): at 1000
- * jobs with the optimizing compiler, 12.1% of a core with 1 MiB semi-spaces and 7.8% with the
- * growing young generation, for the same RSS; at 100 jobs the interpreter takes 0.14-0.15 ms per
- * instance, the optimizing compiler ~0.08 ms for ~10 MiB more. Flags chosen in
+ * V8 settings that follow the job count. The plugin starts V8 with its interpreter only
+ * (`--no-opt --no-sparkplug`) and a young generation of 1 MiB semi-spaces that may grow to 16 MiB
+ * (scripts/node-flags.mjs); V8 grows it when more than its size survived scavenges since it last
+ * grew, and shrinks it while allocation stays under 1 MB/s. The plugin allocates ~30 KB per job per
+ * second, so:
+ *  - a few jobs: nothing to do; V8 keeps the young generation small by its own rule;
+ *  - more than HOLD_ABOVE_JOBS: the young generation is held at its size
+ *    (`--semi-space-growth-factor=1`): at 100 jobs V8 would grow it to 16 MiB within minutes, ~30 MiB
+ *    more RSS for 0.19 -> 0.15 ms per instance;
+ *  - more than OPTIMIZE_ABOVE_JOBS: the optimizing compiler is switched on and the young generation
+ *    let grow (factor 2, V8's own): at 1000 jobs, side by side (bench/quick.ts, 2026-11-30), 12.1%
+ *    of a core with 1 MiB semi-spaces, 11.4% with 8 MiB, 7.8-8.3% with 16 MiB, the same RSS.
+ * V8 reads both flags when it decides (each tier-up, each growth); the maximum size is fixed at
+ * start, which is why the start flags allow 16 MiB. V8 refuses a growth factor below 2 on the
+ * command line but takes it at run time, on Node 18, 20, 22 and 24 alike (checked with
+ * --trace-gc-verbose); should a V8 stop taking it, the young generation grows as V8 likes. node:v8
+ * is loaded only when a flag is set: loading it costs 1.6 MiB of RSS. Flags chosen in
  * REDISFORK_NODE_FLAGS are left alone.
  */
 
-/** More jobs than this switch the optimizing compiler on. */
+/** More jobs than this hold the young generation at its size. */
+export const HOLD_ABOVE_JOBS = 10;
+/** More jobs than this switch the optimizing compiler on and let the young generation grow. */
 export const OPTIMIZE_ABOVE_JOBS = 100;
 
-export type CompilerChoice = 'interpreter' | 'optimizing' | 'left as set';
+/** `few` and `several` run the interpreter only; `several` holds the young generation; `many` optimizes. */
+export type Tier = 'few' | 'several' | 'many' | 'left as set';
 
-/** What the plugin should run with for `jobs` jobs, given how Node was started. */
-export function compilerChoice(jobs: number, execArgv: readonly string[], env: NodeJS.ProcessEnv): CompilerChoice {
+/** The tier for `jobs` jobs, given how Node was started. */
+export function tierFor(jobs: number, execArgv: readonly string[], env: NodeJS.ProcessEnv): Tier {
   if (env.REDISFORK_NODE_FLAGS !== undefined || !execArgv.includes('--no-opt')) return 'left as set';
-  return jobs > OPTIMIZE_ABOVE_JOBS ? 'optimizing' : 'interpreter';
+  if (jobs > OPTIMIZE_ABOVE_JOBS) return 'many';
+  return jobs > HOLD_ABOVE_JOBS ? 'several' : 'few';
 }
 
-/** Switches the optimizing compiler on when the job count calls for it; says whether it did. One way: V8 cannot be told to drop optimized code. */
-export class CompilerTier {
-  private optimizing = false;
+/** The V8 flags set at run time on entering a tier. */
+export const TIER_FLAGS: Readonly<Record<'several' | 'many', readonly string[]>> = {
+  several: ['--semi-space-growth-factor=1'],
+  many: ['--opt', '--semi-space-growth-factor=2'],
+};
+
+/**
+ * Moves V8 up the tiers as the job count calls for it, never down: V8 cannot be told to drop
+ * optimized code, and a held young generation still shrinks by V8's own rule when fewer jobs
+ * allocate less.
+ */
+export class V8Tier {
+  private current: 'few' | 'several' | 'many' = 'few';
 
   constructor(
     private readonly execArgv: readonly string[] = process.execArgv,
     private readonly env: NodeJS.ProcessEnv = process.env,
+    private readonly setFlags: (flag: string) => Promise<void> = setV8Flag,
   ) {}
 
-  async fit(jobs: number): Promise<boolean> {
-    if (this.optimizing || compilerChoice(jobs, this.execArgv, this.env) !== 'optimizing') return false;
-    const { setFlagsFromString } = await import('node:v8');
-    setFlagsFromString('--opt');
-    this.optimizing = true;
-    return true;
+  /** Enters the tier `jobs` calls for if it is higher than the current one; says which, or undefined. */
+  async fit(jobs: number): Promise<'several' | 'many' | undefined> {
+    const wanted = tierFor(jobs, this.execArgv, this.env);
+    if (wanted === 'left as set' || wanted === 'few' || this.current === 'many' || wanted === this.current) return undefined;
+    for (const flag of TIER_FLAGS[wanted]) await this.setFlags(flag);
+    this.current = wanted;
+    return wanted;
   }
+}
+
+async function setV8Flag(flag: string): Promise<void> {
+  const { setFlagsFromString } = await import('node:v8');
+  setFlagsFromString(flag);
 }

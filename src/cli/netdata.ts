@@ -22,7 +22,7 @@ import {
   type FunctionCall,
 } from '../protocol/functions.ts';
 import { diagnoseJob } from '../collector/diagnose.ts';
-import { CompilerTier, OPTIMIZE_ABOVE_JOBS } from '../v8-tier.ts';
+import { HOLD_ABOVE_JOBS, OPTIMIZE_ABOVE_JOBS, V8Tier } from '../v8-tier.ts';
 import { DOCTOR_HELP, doctorFunctionBody } from '../collector/doctor-function.ts';
 
 /** How often autodetection looks again while it has found nothing. */
@@ -114,9 +114,11 @@ export async function runNetdataMode(options: NetdataModeOptions, logger: Logger
     logger.warn({ host_prefix: hostFs.root }, `${hostFs.root}/proc is not a /proc of this host's PID namespace: Redis in containers cannot be tied to their processes; mount the host's /proc at ${hostFs.root}/proc and run Netdata with the host PID namespace (docker run --pid=host; Kubernetes hostPID: true)`);
   }
   collector = new Collector(config, { hostFs, logger, updateEvery: config.updateEvery, once: options.once });
-  const tier = new CompilerTier();
-  const fitCompiler = async (jobs: number) => {
-    if (await tier.fit(jobs)) logger.info({ jobs, above: OPTIMIZE_ABOVE_JOBS }, `${jobs} jobs: V8's optimizing compiler switched on (it pays for its memory above ${OPTIMIZE_ABOVE_JOBS} jobs)`);
+  const tier = new V8Tier();
+  const fitV8 = async (jobs: number) => {
+    const entered = await tier.fit(jobs);
+    if (entered === 'many') logger.info({ jobs, above: OPTIMIZE_ABOVE_JOBS }, `${jobs} jobs: V8's optimizing compiler switched on and its young generation let grow (they pay for their memory above ${OPTIMIZE_ABOVE_JOBS} jobs)`);
+    if (entered === 'several') logger.debug({ jobs, above: HOLD_ABOVE_JOBS }, `${jobs} jobs: V8's young generation held at its size`);
   };
   if (options.once) {
     sink.write(await collector.iterate());
@@ -125,7 +127,7 @@ export async function runNetdataMode(options: NetdataModeOptions, logger: Logger
   }
 
   if (config.jobs.length === 0) logger.warn('nothing to collect: add jobs to redisfork.conf');
-  await fitCompiler(config.jobs.length);
+  await fitV8(config.jobs.length);
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGPIPE', () => stop('SIGPIPE'));
@@ -156,7 +158,7 @@ export async function runNetdataMode(options: NetdataModeOptions, logger: Logger
       const found = await autodetect(config.updateEvery, logger, hostFs);
       if (stopping) break;
       const change = await collector.replaceJobs(found.jobs);
-      await fitCompiler(collector.jobs.length);
+      await fitV8(collector.jobs.length);
       if (change.added.length || change.removed.length) logger.info(change, 'autodetection: the Redis servers changed');
     }
     const now = Date.now();

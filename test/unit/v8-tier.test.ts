@@ -1,19 +1,42 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { OPTIMIZE_ABOVE_JOBS, compilerChoice } from '../../src/v8-tier.ts';
+import { HOLD_ABOVE_JOBS, OPTIMIZE_ABOVE_JOBS, TIER_FLAGS, V8Tier, tierFor } from '../../src/v8-tier.ts';
 
 const PLUGIN_FLAGS = ['--min-semi-space-size=1', '--max-semi-space-size=16', '--no-opt', '--no-sparkplug', '--v8-pool-size=1'];
 
-describe('the compiler tier for the job count', () => {
-  it('keeps the interpreter up to the threshold and optimizes above it', () => {
-    assert.equal(compilerChoice(1, PLUGIN_FLAGS, {}), 'interpreter');
-    assert.equal(compilerChoice(OPTIMIZE_ABOVE_JOBS, PLUGIN_FLAGS, {}), 'interpreter');
-    assert.equal(compilerChoice(OPTIMIZE_ABOVE_JOBS + 1, PLUGIN_FLAGS, {}), 'optimizing');
+describe('the V8 tier for the job count', () => {
+  it('runs the interpreter up to the threshold, holding the young generation above a few jobs, and optimizes above it', () => {
+    assert.equal(tierFor(1, PLUGIN_FLAGS, {}), 'few');
+    assert.equal(tierFor(HOLD_ABOVE_JOBS, PLUGIN_FLAGS, {}), 'few');
+    assert.equal(tierFor(HOLD_ABOVE_JOBS + 1, PLUGIN_FLAGS, {}), 'several');
+    assert.equal(tierFor(OPTIMIZE_ABOVE_JOBS, PLUGIN_FLAGS, {}), 'several');
+    assert.equal(tierFor(OPTIMIZE_ABOVE_JOBS + 1, PLUGIN_FLAGS, {}), 'many');
   });
 
   it('leaves flags alone that someone chose: REDISFORK_NODE_FLAGS (even empty), or node run without the plugin\'s flags', () => {
-    assert.equal(compilerChoice(1000, PLUGIN_FLAGS, { REDISFORK_NODE_FLAGS: '' }), 'left as set');
-    assert.equal(compilerChoice(1000, PLUGIN_FLAGS, { REDISFORK_NODE_FLAGS: '--no-opt' }), 'left as set');
-    assert.equal(compilerChoice(1000, [], {}), 'left as set');
+    assert.equal(tierFor(1000, PLUGIN_FLAGS, { REDISFORK_NODE_FLAGS: '' }), 'left as set');
+    assert.equal(tierFor(1000, PLUGIN_FLAGS, { REDISFORK_NODE_FLAGS: '--no-opt' }), 'left as set');
+    assert.equal(tierFor(50, [], {}), 'left as set');
+  });
+
+  it('sets each tier\'s flags once, only upwards, and none for a few jobs (node:v8 is not even loaded then)', async () => {
+    const set: string[] = [];
+    const tier = new V8Tier(PLUGIN_FLAGS, {}, async (flag) => void set.push(flag));
+    assert.equal(await tier.fit(1), undefined);
+    assert.deepEqual(set, []);
+    assert.equal(await tier.fit(50), 'several');
+    assert.equal(await tier.fit(60), undefined);
+    assert.deepEqual(set, TIER_FLAGS.several);
+    assert.equal(await tier.fit(1000), 'many');
+    assert.equal(await tier.fit(50), undefined, 'never back down');
+    assert.equal(await tier.fit(2000), undefined);
+    assert.deepEqual(set, [...TIER_FLAGS.several, ...TIER_FLAGS.many]);
+  });
+
+  it('goes straight to many jobs, and the young generation is let grow after being held', async () => {
+    const set: string[] = [];
+    assert.equal(await new V8Tier(PLUGIN_FLAGS, {}, async (flag) => void set.push(flag)).fit(500), 'many');
+    assert.deepEqual(set, TIER_FLAGS.many);
+    assert.ok(TIER_FLAGS.many.includes('--semi-space-growth-factor=2'), 'many undoes the hold');
   });
 });
