@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { freePort, startRedis, waitFor, type RedisServer } from '../test/helpers/redis-server.ts';
 import { PLUGIN, assertBuilt } from '../test/helpers/plugin.ts';
 import { cpuSeconds, rssMb, sampleRss } from './process-cost.ts';
-import { OPTIMIZE_ABOVE_JOBS } from '../src/v8-tier.ts';
+import { HOLD_ABOVE_JOBS, OPTIMIZE_ABOVE_JOBS } from '../src/v8-tier.ts';
 import { benchInfoSections, type SectionCost } from './info-sections.ts';
 
 /** The node flags the built plugin starts itself with (its second line). */
@@ -294,7 +294,7 @@ function render(plugin: PluginResult[], exporter: ExporterResult, one: PluginRes
         `| ${p.jobs}${p.nodeFlags.length ? ` (\`node ${p.nodeFlags.join(' ')} plugin\`)` : ''} | ${p.iterations} (${p.expectedIterations}) | ${p.lateOrMissing} | ${p.slowOrDownCharts} | ${f(p.cpuMsPerCollection, 2)} ms | ${f(p.cpuMsPerInstance, 3)} ms | ${f(p.coreShare * 100)}% | ${f(p.rssMb)} (${f(p.rssPeakMb)}) MiB | ${f(p.redisUsecPerCollection)} µs | ${f(p.warmupCpuMs, 0)} ms |`,
     ),
     '',
-    `Rows without a note run the plugin as Netdata does (its first lines exec \`node ${PREAMBLE_FLAGS}\`; above ${OPTIMIZE_ABOVE_JOBS} jobs it switches V8's optimizing compiler on itself; the young generation grows by V8's own rule when many jobs allocate); \`(jit)\` is plain \`node plugin\`, V8's defaults.`,
+    `Rows without a note run the plugin as Netdata does (its first lines exec \`node ${PREAMBLE_FLAGS}\`; above ${HOLD_ABOVE_JOBS} jobs it holds V8's young generation at its size, above ${OPTIMIZE_ABOVE_JOBS} it switches V8's optimizing compiler on and lets the young generation grow: src/v8-tier.ts); \`(jit)\` is plain \`node plugin\`, V8's defaults.`,
     `The floor, Node itself doing nothing but a 1 s timer: ${f(idle.cpuMsPerSecond, 2)} ms of CPU a second, RSS ${f(idle.rssMb)} MiB.`,
     '',
     '## Side by side with prometheus-redis-exporter (one instance, one scrape a second)',
