@@ -5,7 +5,7 @@
  *   node --import tsx bench/quick.ts dist/redisfork.plugin [other builds…]
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRedis } from '../test/helpers/redis-server.ts';
@@ -37,4 +37,5 @@ const runs = await Promise.all(builds.map(async (build) => {
 }));
 for (const r of runs) console.log(`${r.build}: ${r.msPerIteration.toFixed(2)} ms/iteration over ${r.iterations}, RSS mean ${r.meanMb.toFixed(1)} peak ${r.peakMb.toFixed(1)} MiB`);
 await redis.stop();
+rmSync(dir, { recursive: true, force: true });
 process.exit(0);
