@@ -1,10 +1,9 @@
 // The V8 flags the plugin runs with, measured by `npm run bench` (bench/RESULTS.md): the bundle's
 // first line passes them to node, the standalone build's SEA config carries them as execArgv.
-// A young generation that starts at 1 MiB semi-spaces and may grow to V8's usual 16 MiB: V8 doubles
-// it only when more than its size survived scavenges since it last grew, which happens with many
-// jobs (at 100 jobs it reached 8 MiB) and not at one (it stays at 1 MiB, the same RSS as
-// --max-semi-space-size=1, measured); its maximum is fixed at start, so it is set here, not when
-// the job count is known. And V8's bytecode interpreter only (no optimizing or baseline compiler
+// A young generation that starts at 1 MiB semi-spaces and may grow to V8's usual 16 MiB, which pays
+// only with many jobs: its maximum is fixed at start, so it is set here, and src/v8-tier.ts holds
+// it at its size or lets it grow once the job count is known (at one job V8 keeps it at 1 MiB
+// itself: the same RSS as --max-semi-space-size=1, measured). And V8's bytecode interpreter only (no optimizing or baseline compiler
 // and their code): on Node 20 the same RSS as --jitless, which on Node 18-22 needs
 // --no-expose-wasm to keep a warning off stderr, a flag Node 24 refuses ("bad option").
 // One V8 worker thread instead of four: under vm.overcommit_memory=2 each thread's 8 MiB stack is
