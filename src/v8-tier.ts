@@ -11,7 +11,7 @@
  *    0.19 -> 0.15 ms per instance;
  *  - more than OPTIMIZE_ABOVE_JOBS: the optimizing compiler is switched on and the young generation
  *    let grow (factor 2, V8's own): at 1000 jobs, side by side (bench/quick.ts, 2026-11-30), 12.1%
- *    of a core with 1 MiB semi-spaces, 11.4% with 8 MiB, 7.8-8.3% with 16 MiB, the same RSS.
+ *    of a core with 1 MiB semi-spaces, 10.6-11.4% with 8 MiB, 7.8-8.3% with 16 MiB, the same RSS.
  * V8 reads both flags when it decides (each tier-up, each growth); the maximum size is fixed at
  * start, which is why the start flags allow 16 MiB. V8 refuses a growth factor below 2 on the
  * command line but takes it at run time, on Node 18, 20, 22 and 24 alike (checked with
