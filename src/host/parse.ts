@@ -78,15 +78,18 @@ export function pickMeminfo(text: string): MeminfoFields {
     return out;
   }
   // Line by line: another kernel's layout, or a file the kernel did not write.
-  const seen = new Set<string>();
-  MEMINFO_ANY_LINE.lastIndex = 0;
-  for (let match = MEMINFO_ANY_LINE.exec(text); match !== null; match = MEMINFO_ANY_LINE.exec(text)) {
-    const key = match[1]!;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    out[MEMINFO_FIELD_OF.get(key)!] = kbValue(match[2]);
-  }
+  for (const [key, rest] of firstLines(text, MEMINFO_ANY_LINE)) out[MEMINFO_FIELD_OF.get(key)!] = kbValue(rest);
   return out;
+}
+
+/** `key -> rest of line` for the keys a global `(key):(rest)` pattern finds; the first line of a key counts, as the kernel writes each once. */
+function firstLines(text: string, pattern: RegExp): Map<string, string> {
+  const lines = new Map<string, string>();
+  pattern.lastIndex = 0;
+  for (let match = pattern.exec(text); match !== null; match = pattern.exec(text)) {
+    if (!lines.has(match[1]!)) lines.set(match[1]!, match[2]!);
+  }
+  return lines;
 }
 
 /** One `key value` line of a vmstat-style text, without parsing the rest. */
@@ -184,41 +187,20 @@ export function parseProcessStatus(text: string): ProcessStatus {
 }
 
 function parseProcessStatusLines(text: string): ProcessStatus {
-  let name: string | undefined;
-  let ppid: string | undefined;
-  let uid: string | undefined;
-  let nsPid: string | undefined;
-  let vmSize: string | undefined;
-  let vmRss: string | undefined;
-  let vmData: string | undefined;
-  let vmStk: string | undefined;
-  let thp: string | undefined;
-  STATUS_FIELDS.lastIndex = 0;
-  // The first line of each key counts, as the kernel writes each once.
-  for (let match = STATUS_FIELDS.exec(text); match !== null; match = STATUS_FIELDS.exec(text)) {
-    const rest = match[2]!;
-    switch (match[1]) {
-      case 'Name': name ??= rest; break;
-      case 'PPid': ppid ??= rest; break;
-      case 'Uid': uid ??= rest; break;
-      case 'NSpid': nsPid ??= rest; break;
-      case 'VmSize': vmSize ??= rest; break;
-      case 'VmRSS': vmRss ??= rest; break;
-      case 'VmData': vmData ??= rest; break;
-      case 'VmStk': vmStk ??= rest; break;
-      case 'THP_enabled': thp ??= rest; break;
-    }
-  }
-  const thpValue = kbValue(thp);
+  const lines = firstLines(text, STATUS_FIELDS);
+  const thpValue = kbValue(lines.get('THP_enabled'));
+  const uid = lines.get('Uid');
+  const nsPid = lines.get('NSpid');
+  const ppid = lines.get('PPid');
   const uidMatch = uid === undefined ? null : /^\s*\d+\s+(\d+)/.exec(uid);
   const nsPidMatch = nsPid === undefined ? null : /^\s*([\d\s]+)$/.exec(nsPid);
   const ppidMatch = ppid === undefined ? null : /^\s*(\d+)/.exec(ppid);
   return {
-    name: name?.trim() || undefined,
-    vmRss: kbValue(vmRss),
-    vmData: kbValue(vmData),
-    vmStk: kbValue(vmStk),
-    vmSize: kbValue(vmSize),
+    name: lines.get('Name')?.trim() || undefined,
+    vmRss: kbValue(lines.get('VmRSS')),
+    vmData: kbValue(lines.get('VmData')),
+    vmStk: kbValue(lines.get('VmStk')),
+    vmSize: kbValue(lines.get('VmSize')),
     thpEnabled: thpValue === undefined ? undefined : thpValue !== 0,
     effectiveUid: uidMatch ? Number(uidMatch[1]) : undefined,
     nsPids: nsPidMatch?.[1] ? nsPidMatch[1].trim().split(/\s+/).map(Number).filter(Number.isInteger) : [],

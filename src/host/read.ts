@@ -180,7 +180,8 @@ export interface SlowKernelFacts {
 
 export function readSlowKernelFacts(fs: HostFs): SlowKernelFacts {
   const release = readKernelRelease(fs);
-  return { release, version: parseKernelRelease(release), cpus: readPresentCpus(fs), totalReserve: readTotalReserveBytes(fs, release) };
+  const version = parseKernelRelease(release);
+  return { release, version, cpus: readPresentCpus(fs), totalReserve: readTotalReserveBytes(fs, version) };
 }
 
 /**
@@ -242,8 +243,8 @@ function readSysctl(fs: HostFs, name: string): number | undefined {
 }
 
 /** totalreserve_pages matters only to the pre-5.2 mode-0 guess: /proc/zoneinfo is read only for those kernels. */
-export function readTotalReserveBytes(fs: HostFs, kernelRelease: string | undefined): number | undefined {
-  if (!kernelBefore52(parseKernelRelease(kernelRelease))) return undefined;
+export function readTotalReserveBytes(fs: HostFs, kernelVersion: [number, number] | undefined): number | undefined {
+  if (!kernelBefore52(kernelVersion)) return undefined;
   const pages = parseZoneinfoTotalReserve(fs.read('/proc/zoneinfo') ?? '');
   return pages === undefined ? undefined : pages * 4096;
 }
