@@ -151,6 +151,13 @@ export async function runNetdataMode(options: NetdataModeOptions, logger: Logger
   // every REDETECT_MS until one answers.
   let lastDetection = Date.now();
   const rediscoverEvery = rediscoverMs();
+  const sleepUntil = (at: number) =>
+    new Promise<void>((resolve) => {
+      wake = resolve;
+      setTimeout(resolve, at - Date.now());
+    });
+  let due = Math.ceil((Date.now() + 1) / periodMs) * periodMs;
+  let nextIteration = sleepUntil(due);
   while (!stopping) {
     const detectEvery = collector.jobs.length === 0 ? Math.min(REDETECT_MS, rediscoverEvery) : rediscoverEvery;
     if (config.source === 'autodetect' && Date.now() - lastDetection >= detectEvery) {
@@ -161,17 +168,21 @@ export async function runNetdataMode(options: NetdataModeOptions, logger: Logger
       await fitV8(collector.jobs.length);
       if (change.added.length || change.removed.length) logger.info(change, 'autodetection: the Redis servers changed');
     }
-    const now = Date.now();
-    const next = Math.ceil((now + 1) / periodMs) * periodMs;
-    await new Promise<void>((resolve) => {
-      wake = resolve;
-      setTimeout(resolve, next - now);
-    });
+    await nextIteration;
     if (stopping) break;
-    const text = await collector.iterate(next);
+    // One timer a period: it starts the next iteration and ends this one's wait for slow jobs.
+    const following = due + periodMs;
+    nextIteration = sleepUntil(following);
+    const text = await collector.iterate(due, nextIteration);
     if (stopping) break;
     // A bare newline keeps Netdata 2.x from dropping a plugin that has nothing to say.
     sink.write(text || '\n');
+    due = following;
+    // After a stall (a suspended machine, a blocked disk) the next period boundary, not a burst to catch up.
+    if (Date.now() >= following + periodMs) {
+      due = Math.ceil((Date.now() + 1) / periodMs) * periodMs;
+      nextIteration = sleepUntil(due);
+    }
   }
   return 0;
 }

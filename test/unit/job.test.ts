@@ -156,6 +156,49 @@ describe('Collector with a fake connection and fake timers', () => {
     await collector.close();
   });
 
+  it('given the next iteration, waits for a slow Redis until then, with no timer of its own when the timeout reaches that far', async (t) => {
+    const { Collector } = await import('../../src/collector/runner.ts');
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const timers = t.mock.method(globalThis, 'setTimeout');
+    const link: RedisLink = {
+      collect: () => new Promise(() => {}),
+      fetchConfig: async () => ({ infoText: '', config: { values: {} } }),
+      close: async () => {},
+    };
+    const collector = new Collector(
+      { updateEvery: 1, jobs: [{ ...settings, timeoutMs: 1000 }], source: 'test', warnings: [] },
+      { hostFs: new HostFs('/nonexistent-root'), logger: pino({ level: 'silent' }), updateEvery: 1, once: false, connect: () => link },
+    );
+    let nextIsDue: () => void = () => {};
+    let settled = false;
+    const iteration = collector.iterate(1_000_000, new Promise<void>((resolve) => (nextIsDue = resolve))).finally(() => (settled = true));
+    t.mock.timers.tick(collector.deadlineMs() + 50);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(settled, false, 'still waiting past the deadline of an iteration alone');
+    assert.equal(timers.mock.callCount(), 0, 'no timer: the next iteration ends the wait');
+    nextIsDue();
+    assert.match(await iteration, /BEGIN redis_fork_fake\.state\nSET 'up' = 0\nSET 'loading' = 0\nSET 'slow' = 1/);
+    await collector.close();
+  });
+
+  it('given the next iteration, still ends the wait at a job timeout that comes first', async (t) => {
+    const { Collector } = await import('../../src/collector/runner.ts');
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const link: RedisLink = {
+      collect: () => new Promise(() => {}),
+      fetchConfig: async () => ({ infoText: '', config: { values: {} } }),
+      close: async () => {},
+    };
+    const collector = new Collector(
+      { updateEvery: 1, jobs: [{ ...settings, timeoutMs: 300 }], source: 'test', warnings: [] },
+      { hostFs: new HostFs('/nonexistent-root'), logger: pino({ level: 'silent' }), updateEvery: 1, once: false, connect: () => link },
+    );
+    const iteration = collector.iterate(1_000_000, new Promise<void>(() => {}));
+    t.mock.timers.tick(400);
+    assert.match(await iteration, /SET 'slow' = 1/);
+    await collector.close();
+  });
+
   it('defines the charts once, and again with the new label when the role changes', async () => {
     const { Collector } = await import('../../src/collector/runner.ts');
     const roles = ['master', 'master', 'slave', 'slave'];
