@@ -101,14 +101,13 @@ export class Collector {
 
   /** How long one iteration may wait for its collections (when no next iteration ends it first). */
   deadlineMs(): number {
-    const longestTimeout = Math.max(0, ...this.jobs.map((j) => j.settings.timeoutMs));
+    const longestTimeout = this.longestTimeoutMs();
     if (this.options.once) return longestTimeout + 500;
-    return Math.max(50, Math.min(this.timeoutDeadlineMs(), this.options.updateEvery * 1000 - 100));
+    return Math.max(50, Math.min(longestTimeout + 100, this.options.updateEvery * 1000 - 100));
   }
 
-  /** The longest job timeout and 100 ms to take its answer. */
-  private timeoutDeadlineMs(): number {
-    return Math.max(0, ...this.jobs.map((j) => j.settings.timeoutMs)) + 100;
+  private longestTimeoutMs(): number {
+    return Math.max(0, ...this.jobs.map((j) => j.settings.timeoutMs));
   }
 
   /**
@@ -167,7 +166,8 @@ export class Collector {
         return;
       }
       void nextIteration.then(resolve);
-      const timeoutDeadline = Math.max(50, this.timeoutDeadlineMs());
+      // The longest job timeout and 100 ms to take its answer.
+      const timeoutDeadline = Math.max(50, this.longestTimeoutMs() + 100);
       if (timeoutDeadline < this.options.updateEvery * 1000) timer = setTimeout(resolve, timeoutDeadline);
     });
   }
