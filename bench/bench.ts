@@ -16,7 +16,7 @@ import { cpus, tmpdir, release } from 'node:os';
 import { join } from 'node:path';
 import { freePort, startRedis, waitFor, type RedisServer } from '../test/helpers/redis-server.ts';
 import { PLUGIN, assertBuilt } from '../test/helpers/plugin.ts';
-import { cpuSeconds, rssMb, sampleRss } from './process-cost.ts';
+import { cpuSeconds, rssMb, sampleRss, wakeUps } from './process-cost.ts';
 import { HOLD_ABOVE_JOBS, OPTIMIZE_ABOVE_JOBS } from '../src/v8-tier.ts';
 import { benchInfoSections, type SectionCost } from './info-sections.ts';
 
@@ -72,6 +72,8 @@ interface PluginResult {
   slowOrDownCharts: number;
   cpuMsPerCollection: number;
   cpuMsPerInstance: number;
+  /** The main thread's wake-ups (voluntary context switches) per iteration. */
+  wakeUpsPerIteration: number;
   coreShare: number;
   /** Mean of one reading a second over the measurement; the peak beside it. */
   rssMb: number;
@@ -107,6 +109,7 @@ async function benchPlugin(servers: RedisServer[], jobs: number, dir: string, no
   await sleep(WARMUP_SECONDS * 1000);
   await resetStats(servers);
   const cpu0 = cpuSeconds(child.pid!);
+  const wakeUps0 = wakeUps(child.pid!);
   const warmupCpuMs = cpu0 * 1000;
   const iterations0 = arrivals.length;
   const t0 = Date.now();
@@ -117,6 +120,7 @@ async function benchPlugin(servers: RedisServer[], jobs: number, dir: string, no
   measuring = false;
   const wall = (Date.now() - t0) / 1000;
   const cpu = cpuSeconds(child.pid!) - cpu0;
+  const wokeUp = wakeUps(child.pid!) - wakeUps0;
   const iterations = arrivals.length - iterations0;
   const redis = await redisUsec(servers);
   child.stdin.end();
@@ -133,6 +137,7 @@ async function benchPlugin(servers: RedisServer[], jobs: number, dir: string, no
     slowOrDownCharts: slowOrDown,
     cpuMsPerCollection: (cpu * 1000) / Math.max(1, iterations),
     cpuMsPerInstance: (cpu * 1000) / Math.max(1, collections),
+    wakeUpsPerIteration: wokeUp / Math.max(1, iterations),
     coreShare: cpu / wall,
     rssMb: rss.meanMb,
     rssPeakMb: rss.peakMb,
@@ -287,11 +292,11 @@ function render(plugin: PluginResult[], exporter: ExporterResult, one: PluginRes
     '',
     '## redisfork.plugin at update_every 1',
     '',
-    `| jobs | iterations (expected) | late or missing | slow/down charted | CPU per iteration | CPU per instance | share of one core | RSS mean (peak) | Redis time per collection | CPU of the first ${WARMUP_SECONDS} s |`,
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    `| jobs | iterations (expected) | late or missing | slow/down charted | CPU per iteration | CPU per instance | wake-ups per iteration | share of one core | RSS mean (peak) | Redis time per collection | CPU of the first ${WARMUP_SECONDS} s |`,
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...plugin.map(
       (p) =>
-        `| ${p.jobs}${p.nodeFlags.length ? ` (\`node ${p.nodeFlags.join(' ')} plugin\`)` : ''} | ${p.iterations} (${p.expectedIterations}) | ${p.lateOrMissing} | ${p.slowOrDownCharts} | ${f(p.cpuMsPerCollection, 2)} ms | ${f(p.cpuMsPerInstance, 3)} ms | ${f(p.coreShare * 100)}% | ${f(p.rssMb)} (${f(p.rssPeakMb)}) MiB | ${f(p.redisUsecPerCollection)} µs | ${f(p.warmupCpuMs, 0)} ms |`,
+        `| ${p.jobs}${p.nodeFlags.length ? ` (\`node ${p.nodeFlags.join(' ')} plugin\`)` : ''} | ${p.iterations} (${p.expectedIterations}) | ${p.lateOrMissing} | ${p.slowOrDownCharts} | ${f(p.cpuMsPerCollection, 2)} ms | ${f(p.cpuMsPerInstance, 3)} ms | ${f(p.wakeUpsPerIteration, 1)} | ${f(p.coreShare * 100)}% | ${f(p.rssMb)} (${f(p.rssPeakMb)}) MiB | ${f(p.redisUsecPerCollection)} µs | ${f(p.warmupCpuMs, 0)} ms |`,
     ),
     '',
     `Rows without a note run the plugin as Netdata does (its first lines exec \`node ${PREAMBLE_FLAGS}\`; above ${HOLD_ABOVE_JOBS} jobs it holds V8's young generation at its size, above ${OPTIMIZE_ABOVE_JOBS} it switches V8's optimizing compiler on and lets the young generation grow: src/v8-tier.ts); \`(jit)\` is plain \`node plugin\`, V8's defaults.`,

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRedis } from '../test/helpers/redis-server.ts';
-import { cpuSeconds, sampleRss } from './process-cost.ts';
+import { cpuSeconds, sampleRss, wakeUps } from './process-cost.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 40);
 const cpuMs = (pid: number) => cpuSeconds(pid) * 1000;
@@ -28,15 +28,23 @@ const runs = await Promise.all(builds.map(async (build) => {
   child.stdout.on('data', (d: Buffer) => (iterations += d.toString().split('BEGIN redis_fork_one.state').length - 1));
   await new Promise((r) => setTimeout(r, Number(process.env.BENCH_WARMUP ?? 3) * 1000));
   const c0 = cpuMs(child.pid!);
+  const w0 = wakeUps(child.pid!);
   const i0 = iterations;
   const rss = sampleRss(child.pid!);
   await new Promise((r) => setTimeout(r, SECONDS * 1000));
   const { meanMb, peakMb } = rss.stop();
-  const result = { build, msPerIteration: (cpuMs(child.pid!) - c0) / Math.max(1, iterations - i0), iterations: iterations - i0, meanMb, peakMb };
+  const result = {
+    build,
+    msPerIteration: (cpuMs(child.pid!) - c0) / Math.max(1, iterations - i0),
+    wakeUpsPerIteration: (wakeUps(child.pid!) - w0) / Math.max(1, iterations - i0),
+    iterations: iterations - i0,
+    meanMb,
+    peakMb,
+  };
   child.stdin.end();
   return result;
 }));
-for (const r of runs) console.log(`${r.build}: ${r.msPerIteration.toFixed(2)} ms/iteration over ${r.iterations}, RSS mean ${r.meanMb.toFixed(1)} peak ${r.peakMb.toFixed(1)} MiB`);
+for (const r of runs) console.log(`${r.build}: ${r.msPerIteration.toFixed(2)} ms/iteration over ${r.iterations}, ${r.wakeUpsPerIteration.toFixed(1)} wake-ups/iteration, RSS mean ${r.meanMb.toFixed(1)} peak ${r.peakMb.toFixed(1)} MiB`);
 await Promise.all(servers.map((server) => server.stop()));
 rmSync(dir, { recursive: true, force: true });
 process.exit(0);
