@@ -156,19 +156,24 @@ describe('Collector with a fake connection and fake timers', () => {
     await collector.close();
   });
 
-  it('given the next iteration, waits for a slow Redis until then, with no timer of its own when the timeout reaches that far', async (t) => {
+  /** A collector of one job at update_every 1 whose Redis never answers. */
+  const silentRedisCollector = async (timeoutMs: number) => {
     const { Collector } = await import('../../src/collector/runner.ts');
-    t.mock.timers.enable({ apis: ['setTimeout'] });
-    const timers = t.mock.method(globalThis, 'setTimeout');
     const link: RedisLink = {
       collect: () => new Promise(() => {}),
       fetchConfig: async () => ({ infoText: '', config: { values: {} } }),
       close: async () => {},
     };
-    const collector = new Collector(
-      { updateEvery: 1, jobs: [{ ...settings, timeoutMs: 1000 }], source: 'test', warnings: [] },
+    return new Collector(
+      { updateEvery: 1, jobs: [{ ...settings, timeoutMs }], source: 'test', warnings: [] },
       { hostFs: new HostFs('/nonexistent-root'), logger: pino({ level: 'silent' }), updateEvery: 1, once: false, connect: () => link },
     );
+  };
+
+  it('given the next iteration, waits for a slow Redis until then, with no timer of its own when the timeout reaches that far', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const timers = t.mock.method(globalThis, 'setTimeout');
+    const collector = await silentRedisCollector(1000);
     let nextIsDue: () => void = () => {};
     let settled = false;
     const iteration = collector.iterate(1_000_000, new Promise<void>((resolve) => (nextIsDue = resolve))).finally(() => (settled = true));
@@ -182,17 +187,8 @@ describe('Collector with a fake connection and fake timers', () => {
   });
 
   it('given the next iteration, still ends the wait at a job timeout that comes first', async (t) => {
-    const { Collector } = await import('../../src/collector/runner.ts');
     t.mock.timers.enable({ apis: ['setTimeout'] });
-    const link: RedisLink = {
-      collect: () => new Promise(() => {}),
-      fetchConfig: async () => ({ infoText: '', config: { values: {} } }),
-      close: async () => {},
-    };
-    const collector = new Collector(
-      { updateEvery: 1, jobs: [{ ...settings, timeoutMs: 300 }], source: 'test', warnings: [] },
-      { hostFs: new HostFs('/nonexistent-root'), logger: pino({ level: 'silent' }), updateEvery: 1, once: false, connect: () => link },
-    );
+    const collector = await silentRedisCollector(300);
     const iteration = collector.iterate(1_000_000, new Promise<void>(() => {}));
     t.mock.timers.tick(400);
     assert.match(await iteration, /SET 'slow' = 1/);
