@@ -2,7 +2,8 @@
  * A quick side-by-side cost check while working on the plugin (not the report: that is bench.ts):
  * runs each given plugin build with BENCH_JOBS jobs (default 1) against BENCH_SERVERS Redis servers (default 1, the bench
  * uses 4; jobs spread over them) of 100k keys for BENCH_SECONDS
- * (default 40) and prints CPU per iteration (all threads, from each thread's schedstat) and RSS (mean and peak of one sample a second).
+ * (default 40) and prints CPU per iteration (all threads, from each thread's schedstat), the main thread's wake-ups per iteration
+ * and RSS (mean and peak of one sample a second).
  *   node --import tsx bench/quick.ts dist/redisfork.plugin [other builds…]
  */
 import { spawn } from 'node:child_process';
