@@ -156,7 +156,8 @@ export async function runNetdataMode(options: NetdataModeOptions, logger: Logger
       wake = resolve;
       setTimeout(resolve, at - Date.now());
     });
-  let due = Math.ceil((Date.now() + 1) / periodMs) * periodMs;
+  const nextBoundary = () => Math.ceil((Date.now() + 1) / periodMs) * periodMs;
+  let due = nextBoundary();
   let nextIteration = sleepUntil(due);
   while (!stopping) {
     const detectEvery = collector.jobs.length === 0 ? Math.min(REDETECT_MS, rediscoverEvery) : rediscoverEvery;
@@ -180,7 +181,7 @@ export async function runNetdataMode(options: NetdataModeOptions, logger: Logger
     due = following;
     // After a stall (a suspended machine, a blocked disk) the next period boundary, not a burst to catch up.
     if (Date.now() >= following + periodMs) {
-      due = Math.ceil((Date.now() + 1) / periodMs) * periodMs;
+      due = nextBoundary();
       nextIteration = sleepUntil(due);
     }
   }
