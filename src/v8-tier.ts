@@ -8,7 +8,8 @@
  *  - more than HOLD_ABOVE_JOBS: the young generation is held at its size
  *    (`--semi-space-growth-factor=1`): at 100 jobs V8 would grow it to 16 MiB within minutes, up to
  *    30 MiB more RSS (measured over 90 s after 2 minutes: 9 MiB more on average, 20 at peaks) for
- *    0.19 -> 0.15 ms per instance;
+ *    0.19 -> 0.15 ms per instance. "Its size" is what reading the configuration left (new space 1 to
+ *    4 MiB, probed); holding it from before that read was tried and gave more RSS, not less;
  *  - more than OPTIMIZE_ABOVE_JOBS: the optimizing compiler is switched on and the young generation
  *    let grow (factor 2, V8's own): at 1000 jobs, side by side (bench/quick.ts, 2026-11-30), 12.1%
  *    of a core with 1 MiB semi-spaces, 10.6-11.4% with 8 MiB, 7.8-8.3% with 16 MiB, the same RSS.
