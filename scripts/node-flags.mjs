@@ -8,5 +8,6 @@
 // --no-expose-wasm to keep a warning off stderr, a flag Node 24 refuses ("bad option").
 // One V8 worker thread instead of four: under vm.overcommit_memory=2 each thread's 8 MiB stack is
 // charged against the commit limit, and the doctor must start where room is tight (issue 13).
+// --expose-gc gives src/v8-tier.ts V8's full collection (`gc`), run every few seconds with tens of jobs.
 // Every flag here is accepted by Node 18, 20, 22 and 24 (test/integration/node18.test.ts).
-export const NODE_FLAGS = '--min-semi-space-size=1 --max-semi-space-size=16 --no-opt --no-sparkplug --v8-pool-size=1';
+export const NODE_FLAGS = '--min-semi-space-size=1 --max-semi-space-size=16 --no-opt --no-sparkplug --v8-pool-size=1 --expose-gc';

@@ -10,6 +10,15 @@
  *    30 MiB more RSS (measured over 90 s after 2 minutes: 9 MiB more on average, 20 at peaks) for
  *    0.19 -> 0.15 ms per instance. "Its size" is what reading the configuration left (new space 1 to
  *    4 MiB, probed); holding it from before that read was tried and gave more RSS, not less;
+ *    Also a full collection every FULL_GC_JOB_SECONDS / jobs seconds (10 at least), right after an
+ *    iteration's text is written: what a job keeps from one second to the next (its INFO, its
+ *    snapshot, the iteration's text: a string over 128 KiB at 100 jobs, which V8 puts in its
+ *    large-object space) outlives the young generation and piles up in the old one until V8 runs a
+ *    full collection by its own rule, sometimes within a minute, sometimes not for many (seen in V8's
+ *    heap space statistics and /proc/PID/smaps: 11 MiB of old iterations' texts). At 100 jobs,
+ *    side by side (bench/quick.ts, 2026-11-30): RSS 71.6-72.1 MiB (peak 78.6-79.2) without,
+ *    54.5 (peak 55.9) with one every 10 s, 58.0-58.6 (peak 65.4-65.7) every 30 s, CPU within the
+ *    noise of the runs;
  *  - more than OPTIMIZE_ABOVE_JOBS: the optimizing compiler is switched on and the young generation
  *    let grow (factor 2, V8's own): at 1000 jobs, side by side (bench/quick.ts, 2026-11-30), 12.1%
  *    of a core with 1 MiB semi-spaces, 10.6-11.4% with 8 MiB, 7.8-8.3% with 16 MiB, the same RSS.
@@ -25,6 +34,15 @@
 export const HOLD_ABOVE_JOBS = 10;
 /** More jobs than this switch the optimizing compiler on and let the young generation grow. */
 export const OPTIMIZE_ABOVE_JOBS = 100;
+/** In the `several` tier a full collection comes every this many seconds divided by the job count… */
+export const FULL_GC_JOB_SECONDS = 1000;
+/** …and no more often than this. */
+export const FULL_GC_MIN_INTERVAL_MS = 10_000;
+
+/** How often the `several` tier runs a full collection with `jobs` jobs. */
+export function fullGcIntervalMs(jobs: number): number {
+  return Math.max(FULL_GC_MIN_INTERVAL_MS, (FULL_GC_JOB_SECONDS * 1000) / Math.max(1, jobs));
+}
 
 /** `few` and `several` run the interpreter only; `several` holds the young generation; `many` optimizes. */
 export type Tier = 'few' | 'several' | 'many' | 'left as set';
@@ -49,15 +67,41 @@ export const TIER_FLAGS: Readonly<Record<'several' | 'many', readonly string[]>>
  */
 export class V8Tier {
   private current: 'few' | 'several' | 'many' = 'few';
+  private jobs = 0;
+  private lastFullGcAt: number | undefined;
 
   constructor(
     private readonly execArgv: readonly string[] = process.execArgv,
     private readonly env: NodeJS.ProcessEnv = process.env,
     private readonly setFlags: (flag: string) => Promise<void> = setV8Flag,
+    /** V8's full collection: `gc` of --expose-gc (one of the plugin's start flags); null without it. */
+    private readonly collectGarbage: (() => void) | null = globalThis.gc ?? null,
   ) {}
+
+  /** Whether the `several` tier can run its full collections (`gc` is exposed). */
+  get fullCollections(): boolean {
+    return this.collectGarbage !== null;
+  }
+
+  /**
+   * Called after each iteration's text is written: runs the `several` tier's full collection when
+   * it is due (the first one a full interval after entering the tier).
+   */
+  afterIteration(now: number): boolean {
+    if (this.current !== 'several' || this.collectGarbage === null) return false;
+    if (this.lastFullGcAt === undefined || now < this.lastFullGcAt) {
+      this.lastFullGcAt = now;
+      return false;
+    }
+    if (now - this.lastFullGcAt < fullGcIntervalMs(this.jobs)) return false;
+    this.lastFullGcAt = now;
+    this.collectGarbage();
+    return true;
+  }
 
   /** Enters the tier `jobs` calls for if it is higher than the current one; says which, or undefined. */
   async fit(jobs: number): Promise<'several' | 'many' | undefined> {
+    this.jobs = jobs;
     const wanted = tierFor(jobs, this.execArgv, this.env);
     if (wanted === 'left as set' || wanted === 'few' || this.current === 'many' || wanted === this.current) return undefined;
     for (const flag of TIER_FLAGS[wanted]) await this.setFlags(flag);

@@ -22,7 +22,7 @@ import {
   type FunctionCall,
 } from '../protocol/functions.ts';
 import { diagnoseJob } from '../collector/diagnose.ts';
-import { HOLD_ABOVE_JOBS, OPTIMIZE_ABOVE_JOBS, V8Tier } from '../v8-tier.ts';
+import { HOLD_ABOVE_JOBS, OPTIMIZE_ABOVE_JOBS, V8Tier, fullGcIntervalMs } from '../v8-tier.ts';
 import { DOCTOR_HELP, doctorFunctionBody } from '../collector/doctor-function.ts';
 
 /** How often autodetection looks again while it has found nothing. */
@@ -118,7 +118,10 @@ export async function runNetdataMode(options: NetdataModeOptions, logger: Logger
   const fitV8 = async (jobs: number) => {
     const entered = await tier.fit(jobs);
     if (entered === 'many') logger.info({ jobs, above: OPTIMIZE_ABOVE_JOBS }, `${jobs} jobs: V8's optimizing compiler switched on and its young generation let grow (they pay for their memory above ${OPTIMIZE_ABOVE_JOBS} jobs)`);
-    if (entered === 'several') logger.debug({ jobs, above: HOLD_ABOVE_JOBS }, `${jobs} jobs: V8's young generation held at its size`);
+    if (entered === 'several') {
+      const fullGc = tier.fullCollections ? `a full collection every ${fullGcIntervalMs(jobs) / 1000} s` : 'no full collections (node started without --expose-gc)';
+      logger.debug({ jobs, above: HOLD_ABOVE_JOBS, full_gc_every_ms: tier.fullCollections ? fullGcIntervalMs(jobs) : null }, `${jobs} jobs: V8's young generation held at its size, ${fullGc}`);
+    }
   };
   if (options.once) {
     sink.write(await collector.iterate());
@@ -178,6 +181,8 @@ export async function runNetdataMode(options: NetdataModeOptions, logger: Logger
     if (stopping) break;
     // A bare newline keeps Netdata 2.x from dropping a plugin that has nothing to say.
     sink.write(text || '\n');
+    // Between iterations, when what this one made is garbage: the full collection, when due.
+    tier.afterIteration(Date.now());
     due = following;
     // After a stall (a suspended machine, a blocked disk) the next period boundary, not a burst to catch up.
     if (Date.now() >= following + periodMs) {

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { HOLD_ABOVE_JOBS, OPTIMIZE_ABOVE_JOBS, TIER_FLAGS, V8Tier, tierFor } from '../../src/v8-tier.ts';
+import { FULL_GC_MIN_INTERVAL_MS, HOLD_ABOVE_JOBS, OPTIMIZE_ABOVE_JOBS, TIER_FLAGS, V8Tier, fullGcIntervalMs, tierFor } from '../../src/v8-tier.ts';
 
 const PLUGIN_FLAGS = ['--min-semi-space-size=1', '--max-semi-space-size=16', '--no-opt', '--no-sparkplug', '--v8-pool-size=1'];
 
@@ -38,5 +38,44 @@ describe('the V8 tier for the job count', () => {
     assert.equal(await new V8Tier(PLUGIN_FLAGS, {}, async (flag) => void set.push(flag)).fit(500), 'many');
     assert.deepEqual(set, TIER_FLAGS.many);
     assert.ok(TIER_FLAGS.many.includes('--semi-space-growth-factor=2'), 'many undoes the hold');
+  });
+
+  it('runs a full collection in the several tier only, every 1000 s / jobs and at least 10 s apart, counted from entering it', async () => {
+    assert.equal(fullGcIntervalMs(100), FULL_GC_MIN_INTERVAL_MS);
+    assert.equal(fullGcIntervalMs(20), 50_000);
+    let collections = 0;
+    const tier = new V8Tier(PLUGIN_FLAGS, {}, async () => {}, () => collections++);
+    await tier.fit(5);
+    for (let t = 0; t <= 200_000; t += 1000) tier.afterIteration(t);
+    assert.equal(collections, 0, 'none with a few jobs');
+
+    await tier.fit(20);
+    const start = 300_000;
+    const ran: number[] = [];
+    for (let t = start; t <= start + 120_000; t += 1000) if (tier.afterIteration(t)) ran.push(t - start);
+    assert.deepEqual(ran, [50_000, 100_000]);
+
+    await tier.fit(100);
+    ran.length = 0;
+    for (let t = start + 121_000; t <= start + 150_000; t += 1000) if (tier.afterIteration(t)) ran.push(t - start);
+    assert.deepEqual(ran, [121_000, 131_000, 141_000], 'the interval follows the job count');
+    assert.equal(collections, 5);
+
+    await tier.fit(1000);
+    for (let t = start + 151_000; t <= start + 300_000; t += 1000) tier.afterIteration(t);
+    assert.equal(collections, 5, 'none once the young generation may grow');
+  });
+
+  it('runs none when the flags were left as set or gc is not exposed', async () => {
+    let collections = 0;
+    const leftAsSet = new V8Tier(PLUGIN_FLAGS, { REDISFORK_NODE_FLAGS: '' }, async () => {}, () => collections++);
+    await leftAsSet.fit(50);
+    const noGc = new V8Tier(PLUGIN_FLAGS, {}, async () => {}, null);
+    await noGc.fit(50);
+    for (let t = 0; t <= 600_000; t += 1000) {
+      assert.equal(leftAsSet.afterIteration(t), false);
+      assert.equal(noGc.afterIteration(t), false);
+    }
+    assert.equal(collections, 0);
   });
 });
