@@ -9,16 +9,16 @@
  *    (`--semi-space-growth-factor=1`): at 100 jobs V8 would grow it to 16 MiB within minutes, up to
  *    30 MiB more RSS (measured over 90 s after 2 minutes: 9 MiB more on average, 20 at peaks) for
  *    0.19 -> 0.15 ms per instance. "Its size" is what reading the configuration left (new space 1 to
- *    4 MiB, probed); holding it from before that read was tried and gave more RSS, not less;
- *    Also a full collection every FULL_GC_JOB_SECONDS / jobs seconds (10 at least), right after an
+ *    4 MiB, probed); holding it from before that read was tried and gave more RSS, not less.
+ *    And a full collection every FULL_GC_JOB_SECONDS / jobs seconds (10 at least), right after an
  *    iteration's text is written: what a job keeps from one second to the next (its INFO, its
  *    snapshot, the iteration's text: a string over 128 KiB at 100 jobs, which V8 puts in its
  *    large-object space) outlives the young generation and piles up in the old one until V8 runs a
  *    full collection by its own rule, sometimes within a minute, sometimes not for many (seen in V8's
  *    heap space statistics and /proc/PID/smaps: 11 MiB of old iterations' texts). At 100 jobs,
- *    side by side (bench/quick.ts, 2026-11-30): RSS 71.6-72.1 MiB (peak 78.6-79.2) without,
- *    54.5 (peak 55.9) with one every 10 s, 58.0-58.6 (peak 65.4-65.7) every 30 s, CPU within the
- *    noise of the runs;
+ *    side by side (bench/quick.ts, 2026-11-30): RSS 70.4-72.1 MiB (peaks 78-82) without,
+ *    53.6-54.5 (peaks 54.7-55.9) with one every 10 s, 55.2 (peak 59.6) every 20 s, 57.5-58.6
+ *    (peaks 65.1-65.7) every 30 s, the CPU within the noise of the runs;
  *  - more than OPTIMIZE_ABOVE_JOBS: the optimizing compiler is switched on and the young generation
  *    let grow (factor 2, V8's own): at 1000 jobs, side by side (bench/quick.ts, 2026-11-30), 12.1%
  *    of a core with 1 MiB semi-spaces, 10.6-11.4% with 8 MiB, 7.8-8.3% with 16 MiB, the same RSS.
