@@ -45,7 +45,7 @@ export function fullGcIntervalMs(jobs: number): number {
   return Math.max(FULL_GC_MIN_INTERVAL_MS, (FULL_GC_JOB_SECONDS * 1000) / Math.max(1, jobs));
 }
 
-/** `few` and `several` run the interpreter only; `several` holds the young generation; `many` optimizes. */
+/** `few` and `several` run the interpreter only; `several` holds the young generation and runs full collections; `many` optimizes. */
 export type Tier = 'few' | 'several' | 'many' | 'left as set';
 
 /** The tier for `jobs` jobs, given how Node was started. */

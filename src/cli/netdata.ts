@@ -119,8 +119,9 @@ export async function runNetdataMode(options: NetdataModeOptions, logger: Logger
     const entered = await tier.fit(jobs);
     if (entered === 'many') logger.info({ jobs, above: OPTIMIZE_ABOVE_JOBS }, `${jobs} jobs: V8's optimizing compiler switched on and its young generation let grow (they pay for their memory above ${OPTIMIZE_ABOVE_JOBS} jobs)`);
     if (entered === 'several') {
-      const fullGc = tier.fullCollections ? `a full collection every ${fullGcIntervalMs(jobs) / 1000} s` : 'no full collections (node started without --expose-gc)';
-      logger.debug({ jobs, above: HOLD_ABOVE_JOBS, full_gc_every_ms: tier.fullCollections ? fullGcIntervalMs(jobs) : null }, `${jobs} jobs: V8's young generation held at its size, ${fullGc}`);
+      const everyMs = tier.fullCollections ? fullGcIntervalMs(jobs) : null;
+      const fullGc = everyMs === null ? 'no full collections (node started without --expose-gc)' : `a full collection every ${everyMs / 1000} s`;
+      logger.debug({ jobs, above: HOLD_ABOVE_JOBS, full_gc_every_ms: everyMs }, `${jobs} jobs: V8's young generation held at its size, ${fullGc}`);
     }
   };
   if (options.once) {
