@@ -91,4 +91,45 @@ describe('counter window', () => {
     assert.equal(w.push(603_000, 2), 1);
     assert.equal(w.push(604_000, undefined), undefined);
   });
+
+  it('answers what a window of every reading would, keeping only the readings where the counter moved', async () => {
+    const { CounterWindow } = await import('../../src/analysis/counter-window.ts');
+    const windowMs = 600_000;
+    // The rule with every reading kept: the baseline is the newest reading at or before the
+    // window's start, else the oldest; a counter that goes down starts over.
+    const everyReading = () => {
+      let readings: { t: number; value: number }[] = [];
+      return (t: number, value: number): number => {
+        if (readings.length > 0 && value < readings.at(-1)!.value) readings = [];
+        readings.push({ t, value });
+        const atOrBeforeStart = readings.filter((r) => r.t <= t - windowMs);
+        return value - (atOrBeforeStart.at(-1) ?? readings[0]!).value;
+      };
+    };
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let run = 0; run < 20; run++) {
+      const w = new CounterWindow(windowMs);
+      const reference = everyReading();
+      let t = 0;
+      let value = Math.floor(random() * 5);
+      let mostKept = 0;
+      for (let i = 0; i < 3000; i++) {
+        t += random() < 0.05 ? 1000 + Math.floor(random() * 400_000) : 1000;
+        const r = random();
+        if (r < 0.01) value = Math.floor(random() * 3);
+        else if (r < 0.03) value += 1 + Math.floor(random() * 3);
+        assert.equal(w.push(t, value), reference(t, value), `run ${run}, reading ${i} at t=${t}`);
+        mostKept = Math.max(mostKept, w.kept);
+      }
+      assert.ok(mostKept < 60, `run ${run}: at most ${mostKept} readings kept, not one a second`);
+    }
+  });
+
+  it('keeps one reading of a counter that does not move, however long it runs', async () => {
+    const { CounterWindow } = await import('../../src/analysis/counter-window.ts');
+    const w = new CounterWindow(600_000);
+    for (let t = 0; t < 3600_000; t += 1000) assert.equal(w.push(t, 3), 0);
+    assert.equal(w.kept, 1);
+  });
 });
