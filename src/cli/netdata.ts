@@ -121,7 +121,7 @@ export async function runNetdataMode(options: NetdataModeOptions, logger: Logger
     if (entered === 'several') {
       const everyMs = tier.fullCollections ? fullGcIntervalMs(jobs) : null;
       const fullGc = everyMs === null ? 'no full collections (node started without --expose-gc)' : `a full collection every ${everyMs / 1000} s`;
-      logger.debug({ jobs, above: HOLD_ABOVE_JOBS, full_gc_every_ms: everyMs }, `${jobs} jobs: V8's young generation held at its size, ${fullGc}`);
+      logger.debug({ jobs, above: HOLD_ABOVE_JOBS, full_gc_every_ms: everyMs }, `${jobs} jobs: V8's baseline compiler switched on and its young generation held at its size, ${fullGc}`);
     }
   };
   if (options.once) {
