@@ -299,7 +299,7 @@ function render(plugin: PluginResult[], exporter: ExporterResult, one: PluginRes
         `| ${p.jobs}${p.nodeFlags.length ? ` (\`node ${p.nodeFlags.join(' ')} plugin\`)` : ''} | ${p.iterations} (${p.expectedIterations}) | ${p.lateOrMissing} | ${p.slowOrDownCharts} | ${f(p.cpuMsPerCollection, 2)} ms | ${f(p.cpuMsPerInstance, 3)} ms | ${f(p.wakeUpsPerIteration, 1)} | ${f(p.coreShare * 100)}% | ${f(p.rssMb)} (${f(p.rssPeakMb)}) MiB | ${f(p.redisUsecPerCollection)} µs | ${f(p.warmupCpuMs, 0)} ms |`,
     ),
     '',
-    `Rows without a note run the plugin as Netdata does (its first lines exec \`node ${PREAMBLE_FLAGS}\`; above ${HOLD_ABOVE_JOBS} jobs it holds V8's young generation at its size, above ${OPTIMIZE_ABOVE_JOBS} it switches V8's optimizing compiler on and lets the young generation grow: src/v8-tier.ts); \`(jit)\` is plain \`node plugin\`, V8's defaults.`,
+    `Rows without a note run the plugin as Netdata does (its first lines exec \`node ${PREAMBLE_FLAGS}\`; above ${HOLD_ABOVE_JOBS} jobs it switches V8's baseline compiler on, holds V8's young generation at its size and runs a full collection every 1000 s / jobs, above ${OPTIMIZE_ABOVE_JOBS} it switches V8's optimizing compiler on and lets the young generation grow: src/v8-tier.ts); \`(jit)\` is plain \`node plugin\`, V8's defaults.`,
     `The floor, Node itself doing nothing but a 1 s timer: ${f(idle.cpuMsPerSecond, 2)} ms of CPU a second, RSS ${f(idle.rssMb)} MiB.`,
     '',
     '## Side by side with prometheus-redis-exporter (one instance, one scrape a second)',

@@ -9,5 +9,8 @@
 // One V8 worker thread instead of four: under vm.overcommit_memory=2 each thread's 8 MiB stack is
 // charged against the commit limit, and the doctor must start where room is tight (issue 13).
 // --expose-gc gives src/v8-tier.ts V8's full collection (`gc`), run every few seconds with tens of jobs.
+// --single-threaded-gc: V8 collects on the main thread alone. Its heap here is a few MiB, which its
+// helper threads cost more to coordinate than they save: side by side (bench/quick.ts,
+// 2026-11-30) 2-8% less CPU at 100 jobs, 1.6% less at 1000, the same at one job and the same RSS.
 // Every flag here is accepted by Node 18, 20, 22 and 24 (test/integration/node18.test.ts).
-export const NODE_FLAGS = '--min-semi-space-size=1 --max-semi-space-size=16 --no-opt --no-sparkplug --v8-pool-size=1 --expose-gc';
+export const NODE_FLAGS = '--min-semi-space-size=1 --max-semi-space-size=16 --no-opt --no-sparkplug --v8-pool-size=1 --expose-gc --single-threaded-gc';
