@@ -26,6 +26,10 @@
  *  - more than OPTIMIZE_ABOVE_JOBS: the optimizing compiler is switched on and the young generation
  *    let grow (factor 2, V8's own): at 1000 jobs, side by side (bench/quick.ts, 2026-11-30), 12.1%
  *    of a core with 1 MiB semi-spaces, 10.6-11.4% with 8 MiB, 7.8-8.3% with 16 MiB, the same RSS.
+ *    The baseline compiler stays on (or comes on, when the tier is entered from `few`): at 1000
+ *    jobs, three pairs side by side (2026-11-30 evening), the same CPU (94.3/94.9/99.7 ms per
+ *    iteration without, 96.9/95.6/93.8 with) and steadier RSS (peaks 407/224/134 MiB without,
+ *    134/126/129 with).
  * V8 reads both flags when it decides (each tier-up, each growth); the maximum size is fixed at
  * start, which is why the start flags allow 16 MiB. V8 refuses a growth factor below 2 on the
  * command line but takes it at run time, on Node 18, 20, 22 and 24 alike (checked with
@@ -61,7 +65,7 @@ export function tierFor(jobs: number, execArgv: readonly string[], env: NodeJS.P
 /** The V8 flags set at run time on entering a tier. */
 export const TIER_FLAGS: Readonly<Record<'several' | 'many', readonly string[]>> = {
   several: ['--semi-space-growth-factor=1', '--sparkplug'],
-  many: ['--opt', '--semi-space-growth-factor=2'],
+  many: ['--opt', '--sparkplug', '--semi-space-growth-factor=2'],
 };
 
 /**
