@@ -82,6 +82,8 @@ interface PluginResult {
   redisTop: string;
   /** CPU from exec to the end of the warm-up: start-up plus the first seconds. */
   warmupCpuMs: number;
+  /** What the plugin wrote to stdout per iteration during the measurement. */
+  bytesPerIteration: number;
 }
 
 async function benchPlugin(servers: RedisServer[], jobs: number, dir: string, nodeFlags: string[] = [], executable = PLUGIN): Promise<PluginResult> {
@@ -96,7 +98,9 @@ async function benchPlugin(servers: RedisServer[], jobs: number, dir: string, no
   let slowOrDown = 0;
   let buffer = '';
   let measuring = false;
+  let bytesOut = 0;
   child.stdout.on('data', (d: Buffer) => {
+    if (measuring) bytesOut += d.length;
     buffer += d.toString();
     let nl: number;
     while ((nl = buffer.indexOf('\n')) >= 0) {
@@ -143,6 +147,7 @@ async function benchPlugin(servers: RedisServer[], jobs: number, dir: string, no
     rssPeakMb: rss.peakMb,
     redisUsecPerCollection: redis.usec / Math.max(1, collections),
     warmupCpuMs,
+    bytesPerIteration: bytesOut / Math.max(1, iterations),
     redisTop: Object.entries(redis.byCommand).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([c, u]) => `${c} ${(u / Math.max(1, collections)).toFixed(1)}`).join(', '),
   };
 }
@@ -194,6 +199,27 @@ async function benchIdleNode(): Promise<{ cpuMsPerSecond: number; rssMb: number 
   const result = { cpuMsPerSecond: ((cpuSeconds(child.pid!) - cpu0) * 1000) / ((Date.now() - t0) / 1000), rssMb: rssMb(child.pid!) };
   child.kill('SIGKILL');
   return result;
+}
+
+/**
+ * The I/O floor of one job (bench/io-floor.cjs): Node with the plugin's V8 flags doing each second
+ * the plugin's reads, its INFO and a write of its iteration's size, and nothing else.
+ */
+async function benchIoFloor(server: RedisServer, outputBytes: number): Promise<{ cpuMsPerSecond: number; rssMb: number }> {
+  const script = new URL('./io-floor.cjs', import.meta.url).pathname;
+  const flags = PREAMBLE_FLAGS.split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, [...flags, script, server.url, String(Math.round(outputBytes))], { stdio: ['ignore', 'ignore', 'inherit'] });
+  try {
+    await sleep(WARMUP_SECONDS * 1000);
+    const cpu0 = cpuSeconds(child.pid!);
+    const t0 = Date.now();
+    const rss = sampleRss(child.pid!);
+    await sleep(SECONDS * 1000);
+    const { meanMb } = rss.stop();
+    return { cpuMsPerSecond: ((cpuSeconds(child.pid!) - cpu0) * 1000) / ((Date.now() - t0) / 1000), rssMb: meanMb };
+  } finally {
+    child.kill('SIGKILL');
+  }
 }
 
 interface ExporterResult {
@@ -263,6 +289,8 @@ async function main(): Promise<void> {
     }
     console.error(`bench: an idle node for ${SECONDS} s ...`);
     const idle = await benchIdleNode();
+    console.error(`bench: Node doing one job's I/O only for ${SECONDS} s ...`);
+    const ioFloor = await benchIoFloor(servers[0]!, plugin[0]!.bytesPerIteration);
     console.error(`bench: prometheus-redis-exporter for ${SECONDS} s ...`);
     const exporter = await benchExporter(servers[0]!);
     console.error('bench: size and start-up of the bundle and the standalone build ...');
@@ -270,7 +298,7 @@ async function main(): Promise<void> {
     console.error(`bench: Redis's time for INFO of each set of sections, once a second for ${SECONDS} s ...`);
     const sections = await benchInfoSections(SECONDS);
     const one = plugin[0]!;
-    const report = render(plugin, exporter, one, idle, builds, sections);
+    const report = render(plugin, exporter, one, idle, ioFloor, builds, sections);
     console.log(report);
     writeFileSync(new URL('./RESULTS.md', import.meta.url), report);
   } finally {
@@ -279,7 +307,7 @@ async function main(): Promise<void> {
   }
 }
 
-function render(plugin: PluginResult[], exporter: ExporterResult, one: PluginResult, idle: { cpuMsPerSecond: number; rssMb: number }, builds: BuildCost[], sections: SectionCost[]): string {
+function render(plugin: PluginResult[], exporter: ExporterResult, one: PluginResult, idle: { cpuMsPerSecond: number; rssMb: number }, ioFloor: { cpuMsPerSecond: number; rssMb: number }, builds: BuildCost[], sections: SectionCost[]): string {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   const f = (n: number, d = 1) => n.toFixed(d);
   const lines = [
@@ -301,6 +329,8 @@ function render(plugin: PluginResult[], exporter: ExporterResult, one: PluginRes
     '',
     `Rows without a note run the plugin as Netdata does (its first lines exec \`node ${PREAMBLE_FLAGS}\`; above ${HOLD_ABOVE_JOBS} jobs it switches V8's baseline compiler on, holds V8's young generation at its size and runs a full collection every 1000 s / jobs, above ${OPTIMIZE_ABOVE_JOBS} it switches V8's optimizing compiler on and lets the young generation grow: src/v8-tier.ts); \`(jit)\` is plain \`node plugin\`, V8's defaults.`,
     `The floor, Node itself doing nothing but a 1 s timer: ${f(idle.cpuMsPerSecond, 2)} ms of CPU a second, RSS ${f(idle.rssMb)} MiB.`,
+    `The I/O floor of one job, Node with the plugin's flags doing only what the plugin does each second at one job — its ${f(one.bytesPerIteration, 0)}-byte write, its INFO, its positioned reads of the host's, the process's and the cgroup's files — and none of its parsing, model or chart text (bench/io-floor.cjs): ` +
+      `${f(ioFloor.cpuMsPerSecond, 2)} ms of CPU a second, RSS ${f(ioFloor.rssMb)} MiB; the plugin's own work at one job is the rest, ${f(one.cpuMsPerCollection - ioFloor.cpuMsPerSecond, 2)} ms.`,
     '',
     '## Side by side with prometheus-redis-exporter (one instance, one scrape a second)',
     '',
