@@ -202,11 +202,11 @@ async function benchIdleNode(): Promise<{ cpuMsPerSecond: number; rssMb: number 
 }
 
 /**
- * The I/O floor of one job (bench/io-floor.cjs): Node with the plugin's V8 flags doing each second
+ * The I/O floor of one job (bench/io-floor.mjs): Node with the plugin's V8 flags doing each second
  * the plugin's reads, its INFO and a write of its iteration's size, and nothing else.
  */
 async function benchIoFloor(server: RedisServer, outputBytes: number): Promise<{ cpuMsPerSecond: number; rssMb: number }> {
-  const script = new URL('./io-floor.cjs', import.meta.url).pathname;
+  const script = new URL('./io-floor.mjs', import.meta.url).pathname;
   const flags = PREAMBLE_FLAGS.split(/\s+/).filter(Boolean);
   const child = spawn(process.execPath, [...flags, script, server.url, String(Math.round(outputBytes))], { stdio: ['ignore', 'ignore', 'inherit'] });
   try {
@@ -329,7 +329,7 @@ function render(plugin: PluginResult[], exporter: ExporterResult, one: PluginRes
     '',
     `Rows without a note run the plugin as Netdata does (its first lines exec \`node ${PREAMBLE_FLAGS}\`; above ${HOLD_ABOVE_JOBS} jobs it switches V8's baseline compiler on, holds V8's young generation at its size and runs a full collection every 1000 s / jobs, above ${OPTIMIZE_ABOVE_JOBS} it switches V8's optimizing compiler on and lets the young generation grow: src/v8-tier.ts); \`(jit)\` is plain \`node plugin\`, V8's defaults.`,
     `The floor, Node itself doing nothing but a 1 s timer: ${f(idle.cpuMsPerSecond, 2)} ms of CPU a second, RSS ${f(idle.rssMb)} MiB.`,
-    `The I/O floor of one job, Node with the plugin's flags doing only what the plugin does each second at one job — its ${f(one.bytesPerIteration, 0)}-byte write, its INFO, its positioned reads of the host's, the process's and the cgroup's files — and none of its parsing, model or chart text (bench/io-floor.cjs): ` +
+    `The I/O floor of one job, Node with the plugin's flags doing only what the plugin does each second at one job — its ${f(one.bytesPerIteration, 0)}-byte write, its INFO, its positioned reads of the host's, the process's and the cgroup's files — and none of its parsing, model or chart text (bench/io-floor.mjs): ` +
       `${f(ioFloor.cpuMsPerSecond, 2)} ms of CPU a second, RSS ${f(ioFloor.rssMb)} MiB; the plugin's own work at one job is the rest, ${f(one.cpuMsPerCollection - ioFloor.cpuMsPerSecond, 2)} ms.`,
     '',
     '## Side by side with prometheus-redis-exporter (one instance, one scrape a second)',

@@ -11,11 +11,12 @@
  * sent over one socket and its whole reply taken, and one write to stdout of as many bytes as the
  * plugin's iteration text.
  *
- *   node <flags> bench/io-floor.cjs redis://HOST:PORT OUTPUT_BYTES
+ *   node <flags> bench/io-floor.mjs redis://HOST:PORT OUTPUT_BYTES
+ *
+ * Plain JavaScript run by plain node: a TypeScript loader would add its own cost to the floor.
  */
-'use strict';
-const { connect } = require('node:net');
-const { closeSync, openSync, readFileSync, readSync, readvSync, writeSync } = require('node:fs');
+import { connect } from 'node:net';
+import { closeSync, openSync, readFileSync, readSync, readvSync, writeSync } from 'node:fs';
 
 const url = new URL(process.argv[2] ?? 'redis://127.0.0.1:6379');
 const outputBytes = Number(process.argv[3] ?? 3000);
