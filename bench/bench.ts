@@ -289,16 +289,19 @@ async function main(): Promise<void> {
     }
     console.error(`bench: an idle node for ${SECONDS} s ...`);
     const idle = await benchIdleNode();
-    console.error(`bench: Node doing one job's I/O only for ${SECONDS} s ...`);
-    const ioFloor = await benchIoFloor(servers[0]!, plugin[0]!.bytesPerIteration);
-    console.error(`bench: prometheus-redis-exporter for ${SECONDS} s ...`);
-    const exporter = await benchExporter(servers[0]!);
+    // At the same time, each on a Redis of its own: the shared machine's speed moves within minutes,
+    // so a ratio of two measurements taken minutes apart moved with it.
+    console.error(`bench: prometheus-redis-exporter, the plugin (1 job) and Node doing one job's I/O only, side by side for ${SECONDS} s ...`);
+    const [exporter, beside, ioFloor] = await Promise.all([
+      benchExporter(servers[0]!),
+      benchPlugin([servers[1]!], 1, dir),
+      benchIoFloor(servers[2]!, plugin[0]!.bytesPerIteration),
+    ]);
     console.error('bench: size and start-up of the bundle and the standalone build ...');
     const builds = await benchBuilds(servers, dir);
     console.error(`bench: Redis's time for INFO of each set of sections, once a second for ${SECONDS} s ...`);
     const sections = await benchInfoSections(SECONDS);
-    const one = plugin[0]!;
-    const report = render(plugin, exporter, one, idle, ioFloor, builds, sections);
+    const report = render(plugin, exporter, beside, idle, ioFloor, builds, sections);
     console.log(report);
     writeFileSync(new URL('./RESULTS.md', import.meta.url), report);
   } finally {
@@ -307,9 +310,10 @@ async function main(): Promise<void> {
   }
 }
 
-function render(plugin: PluginResult[], exporter: ExporterResult, one: PluginResult, idle: { cpuMsPerSecond: number; rssMb: number }, ioFloor: { cpuMsPerSecond: number; rssMb: number }, builds: BuildCost[], sections: SectionCost[]): string {
+function render(plugin: PluginResult[], exporter: ExporterResult, beside: PluginResult, idle: { cpuMsPerSecond: number; rssMb: number }, ioFloor: { cpuMsPerSecond: number; rssMb: number }, builds: BuildCost[], sections: SectionCost[]): string {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   const f = (n: number, d = 1) => n.toFixed(d);
+  const one = plugin[0]!;
   const lines = [
     '# Benchmark results',
     '',
@@ -329,19 +333,21 @@ function render(plugin: PluginResult[], exporter: ExporterResult, one: PluginRes
     '',
     `Rows without a note run the plugin as Netdata does (its first lines exec \`node ${PREAMBLE_FLAGS}\`; above ${HOLD_ABOVE_JOBS} jobs it switches V8's baseline compiler on, holds V8's young generation at its size and runs a full collection every 1000 s / jobs, above ${OPTIMIZE_ABOVE_JOBS} it switches V8's optimizing compiler on and lets the young generation grow: src/v8-tier.ts); \`(jit)\` is plain \`node plugin\`, V8's defaults.`,
     `The floor, Node itself doing nothing but a 1 s timer: ${f(idle.cpuMsPerSecond, 2)} ms of CPU a second, RSS ${f(idle.rssMb)} MiB.`,
-    `The I/O floor of one job, Node with the plugin's flags doing only what the plugin does each second at one job — its ${f(one.bytesPerIteration, 0)}-byte write, its INFO, its positioned reads of the host's, the process's and the cgroup's files — and none of its parsing, model or chart text (bench/io-floor.mjs): ` +
-      `${f(ioFloor.cpuMsPerSecond, 2)} ms of CPU a second, RSS ${f(ioFloor.rssMb)} MiB; the plugin's own work at one job is the rest, ${f(one.cpuMsPerCollection - ioFloor.cpuMsPerSecond, 2)} ms.`,
+    `The I/O floor of one job, Node with the plugin's flags doing only what the plugin does each second at one job — its ${f(one.bytesPerIteration, 0)}-byte write, its INFO, its positioned reads of the host's, the process's and the cgroup's files — and none of its parsing, model or chart text (bench/io-floor.mjs), measured at the same time as the side by side below: ` +
+      `${f(ioFloor.cpuMsPerSecond, 2)} ms of CPU a second, RSS ${f(ioFloor.rssMb)} MiB, where the plugin beside it took ${f(beside.cpuMsPerCollection, 2)} ms: its own work at one job is the rest, ${f(beside.cpuMsPerCollection - ioFloor.cpuMsPerSecond, 2)} ms.`,
     '',
     '## Side by side with prometheus-redis-exporter (one instance, one scrape a second)',
     '',
+    `Both at the same time for ${SECONDS} s after ${WARMUP_SECONDS} s, each watching a Redis of its own (100k keys); the plugin with one job, as in the first row above.`,
+    '',
     '| | redisfork.plugin (1 job) | prometheus-redis-exporter | exporter ÷ plugin |',
     '| --- | ---: | ---: | ---: |',
-    `| Redis main-thread time per collection | ${f(one.redisUsecPerCollection)} µs | ${f(exporter.redisUsecPerScrape)} µs | ${f(exporter.redisUsecPerScrape / one.redisUsecPerCollection)}× |`,
-    `| CPU per collection | ${f(one.cpuMsPerCollection, 2)} ms | ${f(exporter.cpuMsPerScrape, 2)} ms | ${f(exporter.cpuMsPerScrape / one.cpuMsPerCollection)}× |`,
-    `| RSS | ${f(one.rssMb)} MiB | ${f(exporter.rssMb)} MiB | ${f(exporter.rssMb / one.rssMb)}× |`,
+    `| Redis main-thread time per collection | ${f(beside.redisUsecPerCollection)} µs | ${f(exporter.redisUsecPerScrape)} µs | ${f(exporter.redisUsecPerScrape / beside.redisUsecPerCollection)}× |`,
+    `| CPU per collection | ${f(beside.cpuMsPerCollection, 2)} ms | ${f(exporter.cpuMsPerScrape, 2)} ms | ${f(exporter.cpuMsPerScrape / beside.cpuMsPerCollection)}× |`,
+    `| RSS | ${f(beside.rssMb)} MiB | ${f(exporter.rssMb)} MiB | ${f(exporter.rssMb / beside.rssMb)}× |`,
     '',
     `The exporter's Redis time per scrape, by command (µs): ${exporter.topCommands}.`,
-    `The plugin's (1 job), per collection (µs): ${one.redisTop} — INFO memory/persistence/stats every second; INFO server, INFO replication and CONFIG GET after a reconnect and once a minute.`,
+    `The plugin's (1 job), per collection (µs): ${beside.redisTop} — INFO memory/persistence/stats every second; INFO server, INFO replication and CONFIG GET after a reconnect and once a minute.`,
     'Called once a second, each INFO finds Redis\'s caches cold: back to back, INFO of these sections costs about 12 µs here.',
     '',
     '## What a cheaper round would cost Redis',
