@@ -4,10 +4,12 @@
  *
  *  - Redis main-thread time per collection: INFO commandstats (usec of every command) after
  *    CONFIG RESETSTAT, divided by the collections made.
- *  - Plugin CPU (utime+stime from /proc/PID/stat) per collection and per instance, its RSS, the
+ *  - Plugin CPU (every thread, from /proc/PID/task/TID/schedstat) per collection and per instance, its RSS, the
  *    share of one core, and whether every iteration came on time — for 1, 100 and 1000 jobs at
  *    update_every 1 (the jobs point at a few servers).
- *  - The exporter's CPU per scrape and RSS, scraped once a second like Prometheus would.
+ *  - The exporter's CPU per scrape and RSS, scraped once a second like Prometheus would, at the
+ *    same time as the plugin with one job and as Node doing only one job's I/O (bench/io-floor.mjs),
+ *    each on a Redis of its own: the ratios come from one window, not from rows minutes apart.
  * Prints a table and writes bench/RESULTS.md. No timing is asserted anywhere: the machine is shared.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
