@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { freePort, startRedis, waitFor, type RedisServer } from '../test/helpers/redis-server.ts';
 import { PLUGIN, assertBuilt } from '../test/helpers/plugin.ts';
 import { cpuSeconds, rssMb, sampleRss, wakeUps } from './process-cost.ts';
+import { redisUsec, resetStats } from './redis-cost.ts';
 import { HOLD_ABOVE_JOBS, OPTIMIZE_ABOVE_JOBS } from '../src/v8-tier.ts';
 import { benchInfoSections, type SectionCost } from './info-sections.ts';
 
@@ -43,26 +44,6 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 40);
  */
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP ?? 20);
 
-async function resetStats(servers: RedisServer[]): Promise<void> {
-  for (const s of servers) await s.client().config('RESETSTAT');
-}
-/** Total usec Redis spent in commands, and the calls, from INFO commandstats. */
-async function redisUsec(servers: RedisServer[]): Promise<{ usec: number; calls: number; byCommand: Record<string, number> }> {
-  let usec = 0;
-  let calls = 0;
-  const byCommand: Record<string, number> = {};
-  for (const s of servers) {
-    const text = await s.client().info('commandstats');
-    for (const m of text.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
-      // The bench's own CONFIG RESETSTAT is not the monitor's cost.
-      if (m[1] === 'config|resetstat') continue;
-      calls += Number(m[2]);
-      usec += Number(m[3]);
-      byCommand[m[1]!] = (byCommand[m[1]!] ?? 0) + Number(m[3]);
-    }
-  }
-  return { usec, calls, byCommand };
-}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface PluginResult {
@@ -191,26 +172,8 @@ async function benchBuilds(servers: RedisServer[], dir: string): Promise<BuildCo
   return builds;
 }
 
-/** The floor: Node itself, doing nothing but a 1 s timer (what any Node plugin costs before its work). */
-async function benchIdleNode(): Promise<{ cpuMsPerSecond: number; rssMb: number }> {
-  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
-  await sleep(WARMUP_SECONDS * 1000);
-  const cpu0 = cpuSeconds(child.pid!);
-  const t0 = Date.now();
-  await sleep(SECONDS * 1000);
-  const result = { cpuMsPerSecond: ((cpuSeconds(child.pid!) - cpu0) * 1000) / ((Date.now() - t0) / 1000), rssMb: rssMb(child.pid!) };
-  child.kill('SIGKILL');
-  return result;
-}
-
-/**
- * The I/O floor of one job (bench/io-floor.mjs): Node with the plugin's V8 flags doing each second
- * the plugin's reads, its INFO and a write of its iteration's size, and nothing else.
- */
-async function benchIoFloor(server: RedisServer, outputBytes: number): Promise<{ cpuMsPerSecond: number; rssMb: number }> {
-  const script = new URL('./io-floor.mjs', import.meta.url).pathname;
-  const flags = PREAMBLE_FLAGS.split(/\s+/).filter(Boolean);
-  const child = spawn(process.execPath, [...flags, script, server.url, String(Math.round(outputBytes))], { stdio: ['ignore', 'ignore', 'inherit'] });
+/** CPU a second and mean RSS of a process over SECONDS after WARMUP_SECONDS; then it is killed. */
+async function steadyCost(child: ChildProcess): Promise<{ cpuMsPerSecond: number; rssMb: number }> {
   try {
     await sleep(WARMUP_SECONDS * 1000);
     const cpu0 = cpuSeconds(child.pid!);
@@ -222,6 +185,21 @@ async function benchIoFloor(server: RedisServer, outputBytes: number): Promise<{
   } finally {
     child.kill('SIGKILL');
   }
+}
+
+/** The floor: Node itself, doing nothing but a 1 s timer (what any Node plugin costs before its work). */
+function benchIdleNode(): Promise<{ cpuMsPerSecond: number; rssMb: number }> {
+  return steadyCost(spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' }));
+}
+
+/**
+ * The I/O floor of one job (bench/io-floor.mjs): Node with the plugin's V8 flags doing each second
+ * the plugin's reads, its INFO and a write of its iteration's size, and nothing else.
+ */
+function benchIoFloor(server: RedisServer, outputBytes: number): Promise<{ cpuMsPerSecond: number; rssMb: number }> {
+  const script = new URL('./io-floor.mjs', import.meta.url).pathname;
+  const flags = PREAMBLE_FLAGS.split(/\s+/).filter(Boolean);
+  return steadyCost(spawn(process.execPath, [...flags, script, server.url, String(Math.round(outputBytes))], { stdio: ['ignore', 'ignore', 'inherit'] }));
 }
 
 interface ExporterResult {

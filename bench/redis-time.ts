@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRedis } from '../test/helpers/redis-server.ts';
+import { redisUsec, resetStats } from './redis-cost.ts';
 
 const WARMUP_MS = Number(process.env.BENCH_WARMUP ?? 20) * 1000;
 const MEASURE_MS = Number(process.env.BENCH_SECONDS ?? 60) * 1000;
@@ -36,20 +37,14 @@ try {
       return spawn(build, ['1', '--config', config, '--log-level', 'warn'], { stdio: ['pipe', 'ignore', 'inherit'] });
     });
     await sleep(WARMUP_MS);
-    for (const server of servers) await server.client().config('RESETSTAT');
+    await resetStats(servers);
     const started = Date.now();
     await sleep(MEASURE_MS);
     const seconds = (Date.now() - started) / 1000;
     for (let i = 0; i < builds.length; i++) {
-      const text = await serverOf(i).client().info('commandstats');
-      let usec = 0;
-      const byCommand: string[] = [];
-      for (const m of text.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
-        if (m[1] === 'config|resetstat') continue;
-        usec += Number(m[3]);
-        byCommand.push(`${m[1]} ${m[2]} calls, ${(Number(m[3]) / Number(m[2])).toFixed(1)} µs each`);
-      }
-      console.log(`round ${round + 1}: ${builds[i]}: ${(usec / seconds).toFixed(1)} µs of Redis time a second (${byCommand.join('; ')})`);
+      const { usec, byCommand, callsByCommand } = await redisUsec([serverOf(i)]);
+      const commands = Object.entries(byCommand).map(([command, spent]) => `${command} ${callsByCommand[command]} calls, ${(spent / callsByCommand[command]!).toFixed(1)} µs each`);
+      console.log(`round ${round + 1}: ${builds[i]}: ${(usec / seconds).toFixed(1)} µs of Redis time a second (${commands.join('; ')})`);
     }
     for (const child of children) child.stdin!.end();
     await Promise.all(children.map((child) => new Promise((resolve) => child.once('close', resolve))));
