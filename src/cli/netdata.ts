@@ -161,6 +161,14 @@ export async function runNetdataMode(options: NetdataModeOptions, logger: Logger
       setTimeout(resolve, at - Date.now());
     });
   const nextBoundary = () => Math.ceil((Date.now() + 1) / periodMs) * periodMs;
+  // The text goes from the promise to stdout without a variable of this function: V8 keeps every
+  // register of a suspended async function, so the text would stay alive into the next iteration,
+  // where its first young-generation collection promotes it (180 KB at 100 jobs, every second: 12%
+  // more CPU there, side by side).
+  const writeIteration = (text: string) => {
+    // A bare newline keeps Netdata 2.x from dropping a plugin that has nothing to say.
+    if (!stopping) sink.write(text || '\n');
+  };
   let due = nextBoundary();
   let nextIteration = sleepUntil(due);
   while (!stopping) {
@@ -178,10 +186,8 @@ export async function runNetdataMode(options: NetdataModeOptions, logger: Logger
     // One timer a period: it starts the next iteration and ends this one's wait for slow jobs.
     const following = due + periodMs;
     nextIteration = sleepUntil(following);
-    const text = await collector.iterate(due, nextIteration);
+    await collector.iterate(due, nextIteration).then(writeIteration);
     if (stopping) break;
-    // A bare newline keeps Netdata 2.x from dropping a plugin that has nothing to say.
-    sink.write(text || '\n');
     // Between iterations, when what this one made is garbage: the full collection, when due.
     tier.afterIteration(Date.now());
     due = following;
