@@ -18,7 +18,7 @@ import { cpus, tmpdir, release } from 'node:os';
 import { join } from 'node:path';
 import { freePort, startRedis, waitFor, type RedisServer } from '../test/helpers/redis-server.ts';
 import { PLUGIN, assertBuilt } from '../test/helpers/plugin.ts';
-import { cpuSeconds, rssMb, sampleRss, wakeUps } from './process-cost.ts';
+import { cpuSeconds, sampleRss, wakeUps } from './process-cost.ts';
 import { redisUsec, resetStats } from './redis-cost.ts';
 import { HOLD_ABOVE_JOBS, OPTIMIZE_ABOVE_JOBS } from '../src/v8-tier.ts';
 import { benchInfoSections, type SectionCost } from './info-sections.ts';
@@ -234,6 +234,7 @@ async function benchExporter(server: RedisServer): Promise<ExporterResult> {
   }
   await resetStats([server]);
   const cpu0 = cpuSeconds(child.pid!);
+  const rss = sampleRss(child.pid!);
   let scrapes = 0;
   const until = Date.now() + SECONDS * 1000;
   while (Date.now() < until) {
@@ -244,10 +245,11 @@ async function benchExporter(server: RedisServer): Promise<ExporterResult> {
   }
   const cpu = cpuSeconds(child.pid!) - cpu0;
   const redis = await redisUsec([server]);
-  const rss = rssMb(child.pid!);
+  // The mean of one reading a second, as for the plugin beside it.
+  const { meanMb } = rss.stop();
   child.kill('SIGTERM');
   const top = Object.entries(redis.byCommand).sort((a, b) => b[1] - a[1]).slice(0, 4).map(([c, u]) => `${c} ${(u / scrapes).toFixed(0)}`).join(', ');
-  return { scrapes, cpuMsPerScrape: (cpu * 1000) / scrapes, rssMb: rss, redisUsecPerScrape: redis.usec / scrapes, topCommands: top };
+  return { scrapes, cpuMsPerScrape: (cpu * 1000) / scrapes, rssMb: meanMb, redisUsecPerScrape: redis.usec / scrapes, topCommands: top };
 }
 
 async function main(): Promise<void> {
