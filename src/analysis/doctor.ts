@@ -3,8 +3,9 @@
  * remedy. Pure: it reads one instance snapshot and says what it means, in plain words.
  */
 import type { InstanceSnapshot } from '../model/instance.ts';
+import type { ProcessFacts } from '../host/facts.ts';
 import { applicableLimit } from './metrics.ts';
-import { forkModelInput, mib, predictFork, type ForkVerdict } from './kernel-model.ts';
+import { chargeNow, forkModelInput, mib, predictFork, type ForkVerdict } from './kernel-model.ts';
 import { failureMasked, savePointsSet, writesRefused } from './persistence.ts';
 import { THRESHOLDS } from './thresholds.ts';
 import { thpReachesProcess } from './thp.ts';
@@ -65,6 +66,12 @@ export interface DoctorInput {
 /** How bad a verdict is: higher is worse. */
 export const VERDICT_RANK: Readonly<Record<Verdict, number>> = { ok: 0, unknown: 1, warning: 2, critical: 3 };
 const RANK = VERDICT_RANK;
+/** Under mode 2, the growth of VmData + VmStk since smaps was read is charge too: said beside the sum. */
+function chargeGrowthNote(overcommitMemory: number | undefined, proc: ProcessFacts): string {
+  const grown = chargeNow(overcommitMemory, proc)?.grownBytes ?? 0;
+  return grown > 0 ? `, + ${mib(grown)} that VmData + VmStk grew by since it was read, all charged under mode 2` : '';
+}
+
 export function worst(verdicts: Verdict[]): Verdict {
   return verdicts.reduce<Verdict>((a, b) => (RANK[b] > RANK[a] ? b : a), 'ok');
 }
@@ -199,7 +206,7 @@ export function diagnose(input: DoctorInput): Diagnosis {
       const evidence = [
         `vm.overcommit_memory = ${kernel.overcommitMemory}`,
         `kernel = ${kernel.kernelRelease ?? '?'}`,
-        `fork charge = ${mib(modelInput.chargeBytes)} (${proc.charge?.source === 'smaps' ? 'accountable mappings in /proc/PID/smaps' : 'VmData + VmStk: smaps unreadable, likely too high'})`,
+        `fork charge = ${mib(modelInput.chargeBytes)} (${proc.charge?.source === 'smaps' ? 'accountable mappings in /proc/PID/smaps' : 'VmData + VmStk: smaps unreadable, likely too high'}${chargeGrowthNote(kernel.overcommitMemory, proc)})`,
         `largest accountable mapping = ${mib(modelInput.largestMappingBytes)}`,
       ];
       if (kernel.overcommitMemory === 2) {

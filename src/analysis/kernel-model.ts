@@ -198,10 +198,26 @@ function headroom(room: number, needed: number): number {
   return Math.max(-100, Math.min(HEADROOM_CAP, percent));
 }
 
+/**
+ * What a fork would be charged now: the last smaps walk's sum, plus, under mode 2, what VmData +
+ * VmStk grew by since that walk. Under mode 2 every new private writable mapping is charged (the
+ * kernel ignores MAP_NORESERVE then), so that growth is charge; under 0 and 1 jemalloc's new
+ * mappings are MAP_NORESERVE and charge nothing, and the walk (at most 10 s old while they move)
+ * stands. What shrank is not taken off: an unmapped region may have been MAP_NORESERVE.
+ */
+export function chargeNow(overcommitMemory: number | undefined, proc: Pick<ProcessFacts, 'charge' | 'vmData' | 'vmStk'>): { bytes: number; grownBytes: number } | undefined {
+  const charge = proc.charge;
+  if (charge === undefined) return undefined;
+  const atMeasure = charge.dataAndStackAtMeasure;
+  const grownBytes = overcommitMemory === 2 && atMeasure !== undefined && proc.vmData !== undefined ? Math.max(0, proc.vmData + (proc.vmStk ?? 0) - atMeasure) : 0;
+  return { bytes: charge.bytes + grownBytes, grownBytes };
+}
+
 /** Builds the model's input from collected facts; undefined when a needed fact is missing. */
 export function forkModelInput(kernel: KernelFacts, proc: ProcessFacts): ForkModelInput | undefined {
   const charge = proc.charge;
-  if (kernel.overcommitMemory === undefined || charge === undefined) return undefined;
+  const now = chargeNow(kernel.overcommitMemory, proc);
+  if (kernel.overcommitMemory === undefined || charge === undefined || now === undefined) return undefined;
   const { memTotal, commitLimit, committedAs } = kernel;
   if (memTotal === undefined || commitLimit === undefined || committedAs === undefined) return undefined;
   return {
@@ -223,7 +239,7 @@ export function forkModelInput(kernel: KernelFacts, proc: ProcessFacts): ForkMod
     committedAs,
     adminReserveBytes: kernel.adminReserveBytes ?? 0,
     userReserveBytes: kernel.userReserveBytes ?? 0,
-    chargeBytes: charge.bytes,
+    chargeBytes: now.bytes,
     largestMappingBytes: charge.largestMappingBytes,
     totalVmBytes: proc.vmSize ?? 0,
     privileged: proc.effectiveUid === 0,

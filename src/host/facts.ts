@@ -63,6 +63,10 @@ export interface ChargeEstimate {
   source: 'smaps' | 'vmdata';
   /** When it was measured (ms since epoch). */
   measuredAt: number;
+  /** VmData + VmStk when it was measured: they move when mappings are made, grown or removed. */
+  dataAndStackAtMeasure?: number | undefined;
+  /** How long reading and summing smaps took (ms): it spaces the next walk (its cost grows with the process). */
+  walkMs?: number | undefined;
 }
 
 /** /proc/PID/status fields, plus what smaps and the cgroup add. */

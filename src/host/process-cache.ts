@@ -1,6 +1,6 @@
 /**
  * Process facts shared by every job that watches the same Redis process, read once per iteration.
- * Many jobs may point at one server; the smaps cadence (once a minute, or when VmData moves) then
+ * Many jobs may point at one server; the smaps cadence (`smapsWalkDue`) then
  * holds per process rather than per job.
  */
 import type { ProcessFacts } from './facts.ts';

@@ -4,7 +4,7 @@
  */
 import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, readvSync } from 'node:fs';
 import { join } from 'node:path';
-import type { KernelFacts, ProcessFacts } from './facts.ts';
+import type { ChargeEstimate, KernelFacts, ProcessFacts } from './facts.ts';
 import { readCgroup } from './cgroup.ts';
 import {
   parseBracketChoice,
@@ -302,12 +302,36 @@ export function readProcessCommand(fs: HostFs, pid: number): string | undefined 
   return fs.read(`/proc/${pid}/comm`)?.trim();
 }
 
-/** How often `smaps` may be walked (it makes the kernel walk page tables: real CPU on a big Redis). */
-export const SMAPS_MIN_INTERVAL_MS = 60_000;
+/**
+ * When smaps is walked again (SPEC §3). A walk makes the kernel walk the process's page tables with
+ * its mmap lock held — about 3.6 ms per GB of Redis measured here, 15 ms at 4 GB, so 150 ms at
+ * 40 GB, and a fork of Redis waits for it — and costs the plugin more than a whole iteration once
+ * Redis has a few hundred MB. So: once a minute while VmData and VmStk stay put (AnonHugePages moves
+ * on its own), at most every 10 s while they move (a growing Redis moves them every few seconds),
+ * and never more than 0.1% of the time, which spaces the walks of a Redis above ~16 GB further.
+ */
+export const SMAPS_REFRESH_MS = 60_000;
+export const SMAPS_MIN_GAP_MS = 10_000;
+export const SMAPS_MAX_DUTY = 0.001;
+
+/** VmData + VmStk: what moves when the process maps, grows or unmaps memory. */
+export function dataAndStack(status: { vmData?: number | undefined; vmStk?: number | undefined }): number | undefined {
+  return status.vmData === undefined ? undefined : status.vmData + (status.vmStk ?? 0);
+}
+
+/** Whether smaps is due again, given the last walk's charge, VmData + VmStk now, and the time. */
+export function smapsWalkDue(last: ChargeEstimate | undefined, dataAndStackNow: number | undefined, now: number): boolean {
+  if (last === undefined) return true;
+  const since = now - last.measuredAt;
+  // The wall clock went back: no telling how old the walk is.
+  if (since < 0) return true;
+  const moved = dataAndStackNow !== last.dataAndStackAtMeasure;
+  return since >= Math.max(moved ? SMAPS_MIN_GAP_MS : SMAPS_REFRESH_MS, (last.walkMs ?? 0) / SMAPS_MAX_DUTY);
+}
 
 /**
- * Reads the process facts. `previous` carries the last smaps measurement so that smaps is walked
- * only once a minute, or sooner when VmData moved (the mappings changed).
+ * Reads the process facts. `previous` carries the last smaps walk, which is reused until
+ * `smapsWalkDue` says otherwise.
  */
 export function readProcessFacts(
   fs: HostFs,
@@ -320,28 +344,28 @@ export function readProcessFacts(
   const status = parseProcessStatus(statusText);
 
   const last = previous?.pid === pid ? previous : undefined;
-  const due =
-    last?.charge === undefined ||
-    now - last.charge.measuredAt >= SMAPS_MIN_INTERVAL_MS ||
-    last.vmData !== status.vmData;
+  const dataAndStackNow = dataAndStack(status);
   let charge = last?.charge;
   let anonHugePages = last?.anonHugePages;
-  if (due) {
+  if (smapsWalkDue(charge, dataAndStackNow, now)) {
+    const started = performance.now();
     const smapsText = fs.read(`/proc/${pid}/smaps`);
     const smaps = smapsText === undefined ? undefined : parseSmaps(smapsText);
+    const walkMs = performance.now() - started;
     if (smaps) {
       charge = {
         bytes: smaps.accountableBytes,
         largestMappingBytes: smaps.largestAccountableBytes,
         source: 'smaps',
         measuredAt: now,
+        dataAndStackAtMeasure: dataAndStackNow,
+        walkMs,
       };
       anonHugePages = smaps.anonHugePagesBytes;
-    } else if (status.vmData !== undefined) {
+    } else if (dataAndStackNow !== undefined) {
       // smaps unreadable (Netdata's own user may not ptrace-read Redis): VmData + VmStk counts
       // MAP_NORESERVE memory too, so it over-states the charge.
-      const approx = status.vmData + (status.vmStk ?? 0);
-      charge = { bytes: approx, largestMappingBytes: approx, source: 'vmdata', measuredAt: now };
+      charge = { bytes: dataAndStackNow, largestMappingBytes: dataAndStackNow, source: 'vmdata', measuredAt: now, dataAndStackAtMeasure: dataAndStackNow, walkMs };
     }
   }
 

@@ -81,6 +81,16 @@ describe('doctor', () => {
     assert.match(find(d, 'fork_commit')!.evidence.join('\n'), /VmData \+ VmStk: smaps unreadable, likely too high/);
   });
 
+  it('under mode 2 adds the growth since smaps was read to the charge, and says so', () => {
+    // Charged 2 GiB at the walk, VmData + VmStk 1 GiB larger since: 3 GiB against 3 GiB of room.
+    const grown = { charge: { bytes: 2 * GiB, largestMappingBytes: 1 * GiB, source: 'smaps' as const, measuredAt: 0, dataAndStackAtMeasure: 2 * GiB + 132 * 1024 } };
+    const d = diagnose(input({ k: { overcommitMemory: 2 }, p: grown }));
+    const evidence = find(d, 'fork_commit')!.evidence.join('\n');
+    assert.match(evidence, /fork charge = 3072 MiB \(accountable mappings in \/proc\/PID\/smaps, \+ 1024 MiB that VmData \+ VmStk grew by since it was read, all charged under mode 2\)/);
+    assert.equal(find(d, 'fork_commit')?.verdict, 'critical');
+    assert.equal(find(diagnose(input({ k: { overcommitMemory: 2 } })), 'fork_commit')?.verdict, 'ok', 'without the growth the 2 GiB fits');
+  });
+
   it('flags masked failures, THP reaching Redis, slow forks and big COW', () => {
     const info = parseRedisInfo(`redis_version:6.2.0\r\nused_memory:${1 * GiB}\r\nused_memory_rss:${1 * GiB}\r\nrdb_last_bgsave_status:ok\r\nlatest_fork_usec:1200000\r\nrdb_last_cow_size:${600 * MiB}\r\n`);
     const d = diagnose(input({

@@ -5,7 +5,9 @@ import {
   parseBracketChoice, parseCgroupLimit, parseKeyValueKb, parseProcCgroup, parseProcessStatus, parseSmaps,
   parseStatStartTicks, parseKernelRelease,
 } from '../../src/host/parse.ts';
-import { HostFs, KernelFactsReader, readKernelFacts, readProcessFacts, SMAPS_MIN_INTERVAL_MS } from '../../src/host/read.ts';
+import {
+  HostFs, KernelFactsReader, readKernelFacts, readProcessFacts, smapsWalkDue, SMAPS_MAX_DUTY, SMAPS_MIN_GAP_MS, SMAPS_REFRESH_MS,
+} from '../../src/host/read.ts';
 import { readCgroup } from '../../src/host/cgroup.ts';
 import { matchesServer, decideLocality } from '../../src/host/locality.ts';
 import { parseRedisUrl } from '../../src/config/url.ts';
@@ -208,15 +210,35 @@ describe('readers on a host tree captured from a real Redis 7.0 (mode 0, jemallo
     assert.ok(cgroup?.memoryUsage !== undefined);
   });
 
-  it('walks smaps at most once a minute unless VmData moves', () => {
+  it('walks smaps again after a minute, or after 10 s when VmData + VmStk moved, reusing the last walk before', () => {
     const first = readProcessFacts(fs, PID, undefined, 1_000_000)!;
-    const stale = { ...first, charge: { ...first.charge!, bytes: 1 } };
-    const soon = readProcessFacts(fs, PID, stale, 1_000_000 + 1000)!;
-    assert.equal(soon.charge?.bytes, 1, 'within the minute the previous measurement is reused');
-    const later = readProcessFacts(fs, PID, stale, 1_000_000 + SMAPS_MIN_INTERVAL_MS)!;
+    assert.equal(first.charge?.dataAndStackAtMeasure, first.vmData! + first.vmStk!);
+    assert.ok(first.charge!.walkMs! >= 0, 'the walk is timed');
+    // A cheap walk, so that only the fixed gaps count here (the cost rule has its own test).
+    const stale = { ...first, charge: { ...first.charge!, bytes: 1, walkMs: 0 } };
+    const soon = readProcessFacts(fs, PID, stale, 1_000_000 + SMAPS_MIN_GAP_MS)!;
+    assert.equal(soon.charge?.bytes, 1, 'within the minute, with nothing moved, the previous walk is reused');
+    const later = readProcessFacts(fs, PID, stale, 1_000_000 + SMAPS_REFRESH_MS)!;
     assert.equal(later.charge?.bytes, first.charge?.bytes, 'after a minute smaps is read again');
-    const moved = readProcessFacts(fs, PID, { ...stale, vmData: 1 }, 1_000_000 + 1000)!;
-    assert.equal(moved.charge?.bytes, first.charge?.bytes, 'a VmData change triggers a new walk');
+    const moved = { ...stale, charge: { ...stale.charge, dataAndStackAtMeasure: 1 } };
+    assert.equal(readProcessFacts(fs, PID, moved, 1_000_000 + 1000)!.charge?.bytes, 1, 'a second after a walk, a move waits');
+    assert.equal(readProcessFacts(fs, PID, moved, 1_000_000 + SMAPS_MIN_GAP_MS)!.charge?.bytes, first.charge?.bytes, '10 s after it, a move brings a walk');
+  });
+
+  it('spaces the walks by their cost: at most 0.1% of the time, and anew when the clock went back', () => {
+    const walk = (walkMs: number, dataAndStackAtMeasure = 100) => ({ bytes: 1, largestMappingBytes: 1, source: 'smaps' as const, measuredAt: 0, dataAndStackAtMeasure, walkMs });
+    assert.equal(SMAPS_MAX_DUTY, 0.001);
+    // 15 ms (a Redis of ~4 GB): the fixed gaps are longer.
+    assert.equal(smapsWalkDue(walk(15), 200, SMAPS_MIN_GAP_MS), false, 'moved, 10 s: 15 s of cost gap not yet over');
+    assert.equal(smapsWalkDue(walk(15), 200, 15_000), true);
+    assert.equal(smapsWalkDue(walk(15), 100, SMAPS_REFRESH_MS), true, 'still once a minute when nothing moved');
+    // 150 ms (~40 GB): 150 s between walks, moved or not.
+    assert.equal(smapsWalkDue(walk(150), 100, SMAPS_REFRESH_MS), false);
+    assert.equal(smapsWalkDue(walk(150), 200, 149_999), false);
+    assert.equal(smapsWalkDue(walk(150), 100, 150_000), true);
+    assert.equal(smapsWalkDue(undefined, 100, 0), true, 'no walk yet');
+    assert.equal(smapsWalkDue(walk(150), 100, -1), true, 'the wall clock went back');
+    assert.equal(smapsWalkDue({ ...walk(0), dataAndStackAtMeasure: undefined, walkMs: undefined }, undefined, SMAPS_MIN_GAP_MS), false, 'unknown on both sides is no move');
   });
 
   it('falls back to VmData + VmStk, marked approximate, when smaps is unreadable', () => {

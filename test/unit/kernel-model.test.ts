@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { predictFork, type ForkModelInput } from '../../src/analysis/kernel-model.ts';
+import { chargeNow, predictFork, type ForkModelInput } from '../../src/analysis/kernel-model.ts';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -113,6 +113,23 @@ describe('kernel fork model', () => {
       assert.ok(predictFork(input({ overcommitMemory: 2 })).headroomPercent! < 0);
       assert.equal(predictFork(input({ overcommitMemory: 2, chargeBytes: 1 })).headroomPercent, 1000);
     });
+  });
+});
+
+describe('the charge between two smaps walks', () => {
+  const proc = (vmData: number) => ({ vmData, vmStk: 1 * MiB, charge: { bytes: 36 * MiB, largestMappingBytes: 30 * MiB, source: 'smaps' as const, measuredAt: 0, dataAndStackAtMeasure: 205 * MiB } });
+  it('under mode 2 adds what VmData + VmStk grew by since the walk: every new mapping is charged then', () => {
+    assert.deepEqual(chargeNow(2, proc(304 * MiB)), { bytes: 136 * MiB, grownBytes: 100 * MiB });
+  });
+  it('under mode 0 and 1 keeps the walk: jemalloc\'s new mappings are MAP_NORESERVE', () => {
+    assert.deepEqual(chargeNow(0, proc(304 * MiB)), { bytes: 36 * MiB, grownBytes: 0 });
+    assert.deepEqual(chargeNow(1, proc(304 * MiB)), { bytes: 36 * MiB, grownBytes: 0 });
+  });
+  it('takes nothing off for a shrink (what was unmapped may not have been charged), and nothing is added without a baseline', () => {
+    assert.deepEqual(chargeNow(2, proc(100 * MiB)), { bytes: 36 * MiB, grownBytes: 0 });
+    const noBaseline = proc(304 * MiB);
+    assert.deepEqual(chargeNow(2, { ...noBaseline, charge: { ...noBaseline.charge, dataAndStackAtMeasure: undefined } }), { bytes: 36 * MiB, grownBytes: 0 });
+    assert.equal(chargeNow(2, { vmData: 1, vmStk: 1, charge: undefined }), undefined);
   });
 });
 
