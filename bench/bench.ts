@@ -10,6 +10,8 @@
  *  - The exporter's CPU per scrape and RSS, scraped once a second like Prometheus would, at the
  *    same time as the plugin with one job and as Node doing only one job's I/O (bench/io-floor.mjs),
  *    each on a Redis of its own: the ratios come from one window, not from rows minutes apart.
+ *  - One job on a Redis that grows (filled to 200 MB, then 10,000 keys of 400 bytes every 250 ms):
+ *    what the smaps walks add while VmData moves (src/host/read.ts, `smapsWalkDue`).
  * Prints a table and writes bench/RESULTS.md. No timing is asserted anywhere: the machine is shared.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -252,6 +254,38 @@ async function benchExporter(server: RedisServer): Promise<ExporterResult> {
   return { scrapes, cpuMsPerScrape: (cpu * 1000) / scrapes, rssMb: meanMb, redisUsecPerScrape: redis.usec / scrapes, topCommands: top };
 }
 
+/** How a growing Redis is made: the keys it starts with, then what is added every 250 ms (400-byte values). */
+const GROWING_START_KEYS = 500_000;
+const GROWING_KEYS_PER_STEP = 10_000;
+
+interface GrowingResult {
+  plugin: PluginResult;
+  /** VmData of the Redis when the plugin started and when it stopped. */
+  vmDataMb: [number, number];
+}
+
+/** One job on a Redis of its own that grows all the time the plugin watches it. */
+async function benchGrowing(dir: string): Promise<GrowingResult> {
+  const server = await startRedis();
+  const client = server.client();
+  try {
+    await client.call('DEBUG', 'POPULATE', String(GROWING_START_KEYS), 'key', '400');
+    const vmDataMb = () => Number(/VmData:\s+(\d+) kB/.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))?.[1]) / 1024;
+    let step = 0;
+    const grower = setInterval(() => void client.call('DEBUG', 'POPULATE', String(GROWING_KEYS_PER_STEP), `grow${step++}`, '400').catch(() => undefined), 250);
+    const before = vmDataMb();
+    try {
+      const plugin = await benchPlugin([server], 1, dir);
+      return { plugin, vmDataMb: [before, vmDataMb()] };
+    } finally {
+      clearInterval(grower);
+    }
+  } finally {
+    client.disconnect();
+    await server.stop();
+  }
+}
+
 async function main(): Promise<void> {
   assertBuilt();
   const dir = mkdtempSync(join(tmpdir(), 'redisfork-bench-'));
@@ -279,11 +313,13 @@ async function main(): Promise<void> {
       benchPlugin([servers[1]!], 1, dir),
       benchIoFloor(servers[2]!, plugin[0]!.bytesPerIteration),
     ]);
+    console.error(`bench: the plugin (1 job) on a Redis that grows, for ${SECONDS} s ...`);
+    const growing = await benchGrowing(dir);
     console.error('bench: size and start-up of the bundle and the standalone build ...');
     const builds = await benchBuilds(servers, dir);
     console.error(`bench: Redis's time for INFO of each set of sections, once a second for ${SECONDS} s ...`);
     const sections = await benchInfoSections(SECONDS);
-    const report = render(plugin, exporter, beside, idle, ioFloor, builds, sections);
+    const report = render(plugin, exporter, beside, idle, ioFloor, growing, builds, sections);
     console.log(report);
     writeFileSync(new URL('./RESULTS.md', import.meta.url), report);
   } finally {
@@ -292,7 +328,7 @@ async function main(): Promise<void> {
   }
 }
 
-function render(plugin: PluginResult[], exporter: ExporterResult, beside: PluginResult, idle: { cpuMsPerSecond: number; rssMb: number }, ioFloor: { cpuMsPerSecond: number; rssMb: number }, builds: BuildCost[], sections: SectionCost[]): string {
+function render(plugin: PluginResult[], exporter: ExporterResult, beside: PluginResult, idle: { cpuMsPerSecond: number; rssMb: number }, ioFloor: { cpuMsPerSecond: number; rssMb: number }, growing: GrowingResult, builds: BuildCost[], sections: SectionCost[]): string {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   const f = (n: number, d = 1) => n.toFixed(d);
   const one = plugin[0]!;
@@ -331,6 +367,15 @@ function render(plugin: PluginResult[], exporter: ExporterResult, beside: Plugin
     `The exporter's Redis time per scrape, by command (µs): ${exporter.topCommands}.`,
     `The plugin's (1 job), per collection (µs): ${beside.redisTop} — INFO memory/persistence/stats every second; INFO server, INFO replication and CONFIG GET after a reconnect and once a minute.`,
     'Called once a second, each INFO finds Redis\'s caches cold: back to back, INFO of these sections costs about 12 µs here.',
+    '',
+    '## One job on a Redis that grows',
+    '',
+    `A Redis of its own filled with ${GROWING_START_KEYS / 1000}k keys of 400 bytes, then ${GROWING_KEYS_PER_STEP / 1000}k more every 250 ms for as long as the plugin watches it (VmData ${f(growing.vmDataMb[0], 0)} → ${f(growing.vmDataMb[1], 0)} MB over its ${WARMUP_SECONDS + SECONDS} s). ` +
+      'A growing Redis moves VmData every few seconds, and the plugin then walks /proc/PID/smaps again, at most every 10 s (src/host/read.ts): the walk costs the kernel about 3.6 ms a GB.',
+    '',
+    '| | CPU per iteration | wake-ups per iteration | RSS mean (peak) | late or missing |',
+    '| --- | ---: | ---: | ---: | ---: |',
+    `| 1 job, Redis growing | ${f(growing.plugin.cpuMsPerCollection, 2)} ms | ${f(growing.plugin.wakeUpsPerIteration, 1)} | ${f(growing.plugin.rssMb)} (${f(growing.plugin.rssPeakMb)}) MiB | ${growing.plugin.lateOrMissing} |`,
     '',
     '## What a cheaper round would cost Redis',
     '',
