@@ -63,14 +63,15 @@ export interface DoctorInput {
   hostPidsHidden?: boolean;
 }
 
-/** How bad a verdict is: higher is worse. */
-export const VERDICT_RANK: Readonly<Record<Verdict, number>> = { ok: 0, unknown: 1, warning: 2, critical: 3 };
-const RANK = VERDICT_RANK;
 /** Under mode 2, the growth of VmData + VmStk since smaps was read is charge too: said beside the sum. */
 function chargeGrowthNote(overcommitMemory: number | undefined, proc: ProcessFacts): string {
   const grown = chargeNow(overcommitMemory, proc)?.grownBytes ?? 0;
   return grown > 0 ? `, + ${mib(grown)} that VmData + VmStk grew by since it was read, all charged under mode 2` : '';
 }
+
+/** How bad a verdict is: higher is worse. */
+export const VERDICT_RANK: Readonly<Record<Verdict, number>> = { ok: 0, unknown: 1, warning: 2, critical: 3 };
+const RANK = VERDICT_RANK;
 
 export function worst(verdicts: Verdict[]): Verdict {
   return verdicts.reduce<Verdict>((a, b) => (RANK[b] > RANK[a] ? b : a), 'ok');

@@ -216,8 +216,8 @@ export function chargeNow(overcommitMemory: number | undefined, proc: Pick<Proce
 /** Builds the model's input from collected facts; undefined when a needed fact is missing. */
 export function forkModelInput(kernel: KernelFacts, proc: ProcessFacts): ForkModelInput | undefined {
   const charge = proc.charge;
-  const now = chargeNow(kernel.overcommitMemory, proc);
-  if (kernel.overcommitMemory === undefined || charge === undefined || now === undefined) return undefined;
+  const charged = chargeNow(kernel.overcommitMemory, proc);
+  if (kernel.overcommitMemory === undefined || charge === undefined || charged === undefined) return undefined;
   const { memTotal, commitLimit, committedAs } = kernel;
   if (memTotal === undefined || commitLimit === undefined || committedAs === undefined) return undefined;
   return {
@@ -239,7 +239,7 @@ export function forkModelInput(kernel: KernelFacts, proc: ProcessFacts): ForkMod
     committedAs,
     adminReserveBytes: kernel.adminReserveBytes ?? 0,
     userReserveBytes: kernel.userReserveBytes ?? 0,
-    chargeBytes: now.bytes,
+    chargeBytes: charged.bytes,
     largestMappingBytes: charge.largestMappingBytes,
     totalVmBytes: proc.vmSize ?? 0,
     privileged: proc.effectiveUid === 0,
