@@ -348,10 +348,11 @@ export function readProcessFacts(
   let charge = last?.charge;
   let anonHugePages = last?.anonHugePages;
   if (smapsWalkDue(charge, dataAndStackNow, now)) {
-    const started = performance.now();
+    // process.hrtime, not performance.now: the first use of `performance` loads perf_hooks (RSS).
+    const started = process.hrtime.bigint();
     const smapsText = fs.read(`/proc/${pid}/smaps`);
     const smaps = smapsText === undefined ? undefined : parseSmaps(smapsText);
-    const walkMs = performance.now() - started;
+    const walkMs = Number(process.hrtime.bigint() - started) / 1e6;
     if (smaps) {
       charge = {
         bytes: smaps.accountableBytes,
