@@ -11,7 +11,7 @@
  *  - =2: refused when Committed_AS + charge exceeds CommitLimit, less admin_reserve_kbytes for a
  *    process without CAP_SYS_ADMIN and less min(total_vm / 32, user_reserve_kbytes).
  */
-import type { KernelFacts, ProcessFacts } from '../host/facts.ts';
+import { dataAndStack, type KernelFacts, type ProcessFacts } from '../host/facts.ts';
 import { parseKernelRelease } from '../host/parse.ts';
 
 export type ForkRule = 'always' | 'heuristic' | 'heuristic-legacy' | 'strict';
@@ -209,7 +209,8 @@ export function chargeNow(overcommitMemory: number | undefined, proc: Pick<Proce
   const charge = proc.charge;
   if (charge === undefined) return undefined;
   const atMeasure = charge.dataAndStackAtMeasure;
-  const grownBytes = overcommitMemory === 2 && atMeasure !== undefined && proc.vmData !== undefined ? Math.max(0, proc.vmData + (proc.vmStk ?? 0) - atMeasure) : 0;
+  const nowBytes = dataAndStack(proc);
+  const grownBytes = overcommitMemory === 2 && atMeasure !== undefined && nowBytes !== undefined ? Math.max(0, nowBytes - atMeasure) : 0;
   return { bytes: charge.bytes + grownBytes, grownBytes };
 }
 

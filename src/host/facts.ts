@@ -69,6 +69,11 @@ export interface ChargeEstimate {
   walkMs?: number | undefined;
 }
 
+/** VmData + VmStk: what moves when the process maps, grows or unmaps memory. */
+export function dataAndStack(status: { vmData?: number | undefined; vmStk?: number | undefined }): number | undefined {
+  return status.vmData === undefined ? undefined : status.vmData + (status.vmStk ?? 0);
+}
+
 /** /proc/PID/status fields, plus what smaps and the cgroup add. */
 export interface ProcessFacts extends Omit<ProcessStatus, 'name' | 'nsPids' | 'parentPid'> {
   pid: number;

@@ -4,7 +4,7 @@
  */
 import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, readvSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ChargeEstimate, KernelFacts, ProcessFacts } from './facts.ts';
+import { dataAndStack, type ChargeEstimate, type KernelFacts, type ProcessFacts } from './facts.ts';
 import { readCgroup } from './cgroup.ts';
 import {
   parseBracketChoice,
@@ -313,11 +313,6 @@ export function readProcessCommand(fs: HostFs, pid: number): string | undefined 
 export const SMAPS_REFRESH_MS = 60_000;
 export const SMAPS_MIN_GAP_MS = 10_000;
 export const SMAPS_MAX_DUTY = 0.001;
-
-/** VmData + VmStk: what moves when the process maps, grows or unmaps memory. */
-export function dataAndStack(status: { vmData?: number | undefined; vmStk?: number | undefined }): number | undefined {
-  return status.vmData === undefined ? undefined : status.vmData + (status.vmStk ?? 0);
-}
 
 /** Whether smaps is due again, given the last walk's charge, VmData + VmStk now, and the time. */
 export function smapsWalkDue(last: ChargeEstimate | undefined, dataAndStackNow: number | undefined, now: number): boolean {
