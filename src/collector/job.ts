@@ -189,7 +189,7 @@ export class InstanceJob {
     }
     this.setState(info.loading ? 'loading' : 'up');
     this.takeLocality(locality);
-    this.processFacts = locality.pid === undefined ? undefined : this.processes.get(locality.pid, now);
+    this.processFacts = locality.pid === undefined ? undefined : this.processes.get(locality.pid, now, kernel?.thpEnabled);
     const local = locality.locality === 'local';
     return {
       state: this.state as InstanceState,

@@ -67,11 +67,25 @@ export interface ChargeEstimate {
   dataAndStackAtMeasure?: number | undefined;
   /** How long reading and summing smaps took (ms): it spaces the next walk (its cost grows with the process). */
   walkMs?: number | undefined;
+  /** `hugePagesMayGrow` when it was measured: a change (the host's THP mode set anew) brings a walk. */
+  hugePagesMayGrowAtMeasure?: boolean | undefined;
 }
 
 /** VmData + VmStk: what moves when the process maps, grows or unmaps memory. */
 export function dataAndStack(status: { vmData?: number | undefined; vmStk?: number | undefined }): number | undefined {
   return status.vmData === undefined ? undefined : status.vmData + (status.vmStk ?? 0);
+}
+
+/**
+ * Whether the process's AnonHugePages can grow while its VmData stays put (khugepaged collapses
+ * pages in place): the process has not opted out (`THP_enabled: 0`), and the host's mode is
+ * `always`, or `madvise` and the process already has huge pages (under `madvise` only memory the
+ * process asks for gets them; Redis asks for none). An unknown mode or count counts as yes.
+ */
+export function hugePagesMayGrow(hostThpMode: string | undefined, processThpEnabled: boolean | undefined, anonHugePages: number | undefined): boolean {
+  if (processThpEnabled === false) return false;
+  if (hostThpMode === 'always' || hostThpMode === undefined) return true;
+  return hostThpMode === 'madvise' && (anonHugePages === undefined || anonHugePages > 0);
 }
 
 /** /proc/PID/status fields, plus what smaps and the cgroup add. */

@@ -13,11 +13,14 @@ export class ProcessFactsCache {
 
   constructor(private readonly fs: HostFs) {}
 
-  /** The facts of `pid` for the iteration at `now`; read from procfs at most once per iteration. */
-  get(pid: number, now: number): ProcessFacts | undefined {
+  /**
+   * The facts of `pid` for the iteration at `now`; read from procfs at most once per iteration.
+   * `hostThpMode`: the host's THP mode this iteration (it spaces the smaps walks).
+   */
+  get(pid: number, now: number, hostThpMode?: string): ProcessFacts | undefined {
     const entry = this.entries.get(pid);
     if (entry && entry.at === now) return entry.facts;
-    const facts = readProcessFacts(this.fs, pid, entry?.facts, now);
+    const facts = readProcessFacts(this.fs, pid, entry?.facts, now, hostThpMode);
     this.entries.set(pid, { at: now, facts });
     if (this.entries.size > 64) this.prune(now);
     return facts;

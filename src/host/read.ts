@@ -4,7 +4,7 @@
  */
 import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, readvSync } from 'node:fs';
 import { join } from 'node:path';
-import { dataAndStack, type ChargeEstimate, type KernelFacts, type ProcessFacts } from './facts.ts';
+import { dataAndStack, hugePagesMayGrow, type ChargeEstimate, type KernelFacts, type ProcessFacts } from './facts.ts';
 import { readCgroup } from './cgroup.ts';
 import {
   parseBracketChoice,
@@ -306,33 +306,45 @@ export function readProcessCommand(fs: HostFs, pid: number): string | undefined 
  * When smaps is walked again (SPEC §3). A walk makes the kernel walk the process's page tables with
  * its mmap lock held — about 3.6 ms per GB of Redis measured here, 15 ms at 4 GB, so 150 ms at
  * 40 GB, and a fork of Redis waits for it — and costs the plugin more than a whole iteration once
- * Redis has a few hundred MB. So: once a minute while VmData and VmStk stay put (AnonHugePages moves
- * on its own), at most every 10 s while they move (a growing Redis moves them every few seconds),
- * and never more than 0.1% of the time, which spaces the walks of a Redis above ~16 GB further.
+ * Redis has a few hundred MB. What a walk finds moves only when mappings are made, grown or removed
+ * (VmData and VmStk move with them) or when khugepaged turns pages into huge pages in place. So:
+ * at most every 10 s while VmData and VmStk move (a growing Redis moves them every few seconds);
+ * once a minute while they stay put and huge pages can grow (`hugePagesMayGrow`); every 10 minutes
+ * while nothing can move; at once when whether huge pages can grow changed (the host's THP mode was
+ * set anew); and never more than 0.1% of the time, which spaces the walks of a Redis above ~16 GB
+ * further.
  */
 export const SMAPS_REFRESH_MS = 60_000;
+export const SMAPS_IDLE_REFRESH_MS = 600_000;
 export const SMAPS_MIN_GAP_MS = 10_000;
 export const SMAPS_MAX_DUTY = 0.001;
 
-/** Whether smaps is due again, given the last walk's charge, VmData + VmStk now, and the time. */
-export function smapsWalkDue(last: ChargeEstimate | undefined, dataAndStackNow: number | undefined, now: number): boolean {
+/**
+ * Whether smaps is due again, given the last walk's charge, VmData + VmStk now, the time, and
+ * whether huge pages can grow now (taken as yes when not given).
+ */
+export function smapsWalkDue(last: ChargeEstimate | undefined, dataAndStackNow: number | undefined, now: number, hugePagesCanGrow = true): boolean {
   if (last === undefined) return true;
   const since = now - last.measuredAt;
   // The wall clock went back: no telling how old the walk is.
   if (since < 0) return true;
+  if (last.hugePagesMayGrowAtMeasure !== undefined && last.hugePagesMayGrowAtMeasure !== hugePagesCanGrow) return true;
   const moved = dataAndStackNow !== last.dataAndStackAtMeasure;
-  return since >= Math.max(moved ? SMAPS_MIN_GAP_MS : SMAPS_REFRESH_MS, (last.walkMs ?? 0) / SMAPS_MAX_DUTY);
+  const gap = moved ? SMAPS_MIN_GAP_MS : hugePagesCanGrow ? SMAPS_REFRESH_MS : SMAPS_IDLE_REFRESH_MS;
+  return since >= Math.max(gap, (last.walkMs ?? 0) / SMAPS_MAX_DUTY);
 }
 
 /**
  * Reads the process facts. `previous` carries the last smaps walk, which is reused until
- * `smapsWalkDue` says otherwise.
+ * `smapsWalkDue` says otherwise; `hostThpMode` (the host's THP `enabled` word) tells it whether
+ * huge pages can grow (unknown: they can).
  */
 export function readProcessFacts(
   fs: HostFs,
   pid: number,
   previous: ProcessFacts | undefined,
   now: number = Date.now(),
+  hostThpMode?: string,
 ): ProcessFacts | undefined {
   const statusText = fs.readRepeated(`/proc/${pid}/status`);
   if (statusText === undefined) return undefined;
@@ -342,7 +354,7 @@ export function readProcessFacts(
   const dataAndStackNow = dataAndStack(status);
   let charge = last?.charge;
   let anonHugePages = last?.anonHugePages;
-  if (smapsWalkDue(charge, dataAndStackNow, now)) {
+  if (smapsWalkDue(charge, dataAndStackNow, now, hugePagesMayGrow(hostThpMode, status.thpEnabled, anonHugePages))) {
     // process.hrtime, not performance.now: the first use of `performance` loads perf_hooks (RSS).
     const started = process.hrtime.bigint();
     const smapsText = fs.read(`/proc/${pid}/smaps`);
@@ -356,12 +368,21 @@ export function readProcessFacts(
         measuredAt: now,
         dataAndStackAtMeasure: dataAndStackNow,
         walkMs,
+        hugePagesMayGrowAtMeasure: hugePagesMayGrow(hostThpMode, status.thpEnabled, smaps.anonHugePagesBytes),
       };
       anonHugePages = smaps.anonHugePagesBytes;
     } else if (dataAndStackNow !== undefined) {
       // smaps unreadable (Netdata's own user may not ptrace-read Redis): VmData + VmStk counts
       // MAP_NORESERVE memory too, so it over-states the charge.
-      charge = { bytes: dataAndStackNow, largestMappingBytes: dataAndStackNow, source: 'vmdata', measuredAt: now, dataAndStackAtMeasure: dataAndStackNow, walkMs };
+      charge = {
+        bytes: dataAndStackNow,
+        largestMappingBytes: dataAndStackNow,
+        source: 'vmdata',
+        measuredAt: now,
+        dataAndStackAtMeasure: dataAndStackNow,
+        walkMs,
+        hugePagesMayGrowAtMeasure: hugePagesMayGrow(hostThpMode, status.thpEnabled, anonHugePages),
+      };
     }
   }
 

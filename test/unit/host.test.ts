@@ -6,8 +6,10 @@ import {
   parseStatStartTicks, parseKernelRelease,
 } from '../../src/host/parse.ts';
 import {
-  HostFs, KernelFactsReader, readKernelFacts, readProcessFacts, smapsWalkDue, SMAPS_MAX_DUTY, SMAPS_MIN_GAP_MS, SMAPS_REFRESH_MS,
+  HostFs, KernelFactsReader, readKernelFacts, readProcessFacts, smapsWalkDue, SMAPS_IDLE_REFRESH_MS, SMAPS_MAX_DUTY, SMAPS_MIN_GAP_MS,
+  SMAPS_REFRESH_MS,
 } from '../../src/host/read.ts';
+import { hugePagesMayGrow } from '../../src/host/facts.ts';
 import { readCgroup } from '../../src/host/cgroup.ts';
 import { matchesServer, decideLocality } from '../../src/host/locality.ts';
 import { parseRedisUrl } from '../../src/config/url.ts';
@@ -239,6 +241,44 @@ describe('readers on a host tree captured from a real Redis 7.0 (mode 0, jemallo
     assert.equal(smapsWalkDue(undefined, 100, 0), true, 'no walk yet');
     assert.equal(smapsWalkDue(walk(150), 100, -1), true, 'the wall clock went back');
     assert.equal(smapsWalkDue({ ...walk(0), dataAndStackAtMeasure: undefined, walkMs: undefined }, undefined, SMAPS_MIN_GAP_MS), false, 'unknown on both sides is no move');
+  });
+
+  it('tells when huge pages can grow in place: host always and no opt-out, or madvise for a process that has some', () => {
+    assert.equal(hugePagesMayGrow('always', true, 0), true);
+    assert.equal(hugePagesMayGrow('always', undefined, 0), true, 'a kernel without THP_enabled: no opt-out known');
+    assert.equal(hugePagesMayGrow('always', false, 4 << 20), false, 'opted out (Redis 6.2+ under always): what it has can only shrink');
+    assert.equal(hugePagesMayGrow('madvise', true, 0), false, 'madvise reaches only memory the process asks for; Redis asks for none');
+    assert.equal(hugePagesMayGrow('madvise', true, 2 << 20), true, 'a process with huge pages under madvise asks for them');
+    assert.equal(hugePagesMayGrow('madvise', true, undefined), true, 'not walked yet');
+    assert.equal(hugePagesMayGrow('never', true, 2 << 20), false);
+    assert.equal(hugePagesMayGrow(undefined, true, 0), true, 'host mode unknown');
+  });
+
+  it('walks smaps every 10 minutes while nothing can move, and at once when huge pages can grow again', () => {
+    const walk = (hugePagesMayGrowAtMeasure: boolean | undefined) => ({
+      bytes: 1, largestMappingBytes: 1, source: 'smaps' as const, measuredAt: 0, dataAndStackAtMeasure: 100, walkMs: 1, hugePagesMayGrowAtMeasure,
+    });
+    assert.equal(SMAPS_IDLE_REFRESH_MS, 600_000);
+    assert.equal(smapsWalkDue(walk(false), 100, SMAPS_REFRESH_MS, false), false, 'a minute, nothing can move: the walk stands');
+    assert.equal(smapsWalkDue(walk(false), 100, SMAPS_IDLE_REFRESH_MS - 1, false), false);
+    assert.equal(smapsWalkDue(walk(false), 100, SMAPS_IDLE_REFRESH_MS, false), true, 'ten minutes: walked anyway');
+    assert.equal(smapsWalkDue(walk(false), 200, SMAPS_MIN_GAP_MS, false), true, 'VmData moved: 10 s, as before');
+    assert.equal(smapsWalkDue(walk(false), 100, 1000, true), true, 'huge pages can grow now (THP set to always): at once');
+    assert.equal(smapsWalkDue(walk(true), 100, 1000, false), true, 'and when they no longer can (set to never): at once');
+    assert.equal(smapsWalkDue(walk(true), 100, SMAPS_REFRESH_MS, true), true, 'they can grow: once a minute');
+    assert.equal(smapsWalkDue(walk(undefined), 100, 1000, false), false, 'a walk from before the rule: no change seen');
+  });
+
+  it('reads smaps of a Redis under THP never every 10 minutes, and again when the host mode becomes always', () => {
+    const first = readProcessFacts(fs, PID, undefined, 1_000_000, 'never')!;
+    assert.equal(first.charge?.hugePagesMayGrowAtMeasure, false);
+    const stale = { ...first, charge: { ...first.charge!, bytes: 1, walkMs: 0 } };
+    assert.equal(readProcessFacts(fs, PID, stale, 1_000_000 + SMAPS_REFRESH_MS, 'never')!.charge?.bytes, 1, 'a minute: the walk stands');
+    assert.equal(readProcessFacts(fs, PID, stale, 1_000_000 + SMAPS_REFRESH_MS, 'madvise')!.charge?.bytes, 1, 'madvise, no huge pages: the same');
+    assert.equal(readProcessFacts(fs, PID, stale, 1_000_000 + SMAPS_IDLE_REFRESH_MS, 'never')!.charge?.bytes, first.charge?.bytes, 'ten minutes: walked');
+    const always = readProcessFacts(fs, PID, stale, 1_000_000 + 1000, 'always')!;
+    assert.equal(always.charge?.bytes, first.charge?.bytes, 'THP set to always: walked at once');
+    assert.equal(always.charge?.hugePagesMayGrowAtMeasure, true);
   });
 
   it('falls back to VmData + VmStk, marked approximate, when smaps is unreadable', () => {
