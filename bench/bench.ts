@@ -11,7 +11,9 @@
  *    same time as the plugin with one job and as Node doing only one job's I/O (bench/io-floor.mjs),
  *    each on a Redis of its own: the ratios come from one window, not from rows minutes apart.
  *  - One job on a Redis that grows (filled to 200 MB, then 10,000 keys of 400 bytes every 250 ms):
- *    what the smaps walks add while VmData moves (src/host/read.ts, `smapsWalkDue`).
+ *    what the smaps walks add while VmData moves (src/host/read.ts, `smapsWalkDue`); and one job on
+ *    a big idle Redis (2M keys of 1000 bytes) for BENCH_BIG_SECONDS (125): what they add while
+ *    nothing moves.
  * Prints a table and writes bench/RESULTS.md. No timing is asserted anywhere: the machine is shared.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -71,7 +73,7 @@ interface PluginResult {
   bytesPerIteration: number;
 }
 
-async function benchPlugin(servers: RedisServer[], jobs: number, dir: string, nodeFlags: string[] = [], executable = PLUGIN): Promise<PluginResult> {
+async function benchPlugin(servers: RedisServer[], jobs: number, dir: string, nodeFlags: string[] = [], executable = PLUGIN, seconds = SECONDS): Promise<PluginResult> {
   const config = join(dir, `bench-${jobs}.conf`);
   writeFileSync(config, `update_every: 1\njobs:\n${Array.from({ length: jobs }, (_, i) => `  - { name: j${i}, url: "${servers[i % servers.length]!.url}" }`).join('\n')}\n`);
   // No flags: the plugin runs itself, as Netdata runs it (its first lines exec node with its flags).
@@ -104,7 +106,7 @@ async function benchPlugin(servers: RedisServer[], jobs: number, dir: string, no
   const t0 = Date.now();
   measuring = true;
   const rssSampler = sampleRss(child.pid!);
-  await sleep(SECONDS * 1000);
+  await sleep(seconds * 1000);
   const rss = rssSampler.stop();
   measuring = false;
   const wall = (Date.now() - t0) / 1000;
@@ -286,6 +288,37 @@ async function benchGrowing(dir: string): Promise<GrowingResult> {
   }
 }
 
+/** A big idle Redis: this many keys of 1000 bytes (~2.3 GB of RSS), watched this long (two minutes and more: the old rule walked once a minute). */
+const BIG_KEYS = 2_000_000;
+const BIG_SECONDS = Number(process.env.BENCH_BIG_SECONDS ?? 125);
+
+interface BigIdleResult {
+  plugin: PluginResult;
+  rssMb: number;
+  /** One read of its /proc/PID/smaps by the bench itself: what each walk costs the kernel. */
+  walkMs: number;
+}
+
+/** One job on a big Redis of its own that nothing writes to. */
+async function benchBigIdle(dir: string): Promise<BigIdleResult> {
+  const server = await startRedis();
+  const client = server.client();
+  try {
+    await client.call('DEBUG', 'POPULATE', String(BIG_KEYS), 'key', '1000');
+    const rssMb = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))?.[1]) / 1024;
+    const walks = Array.from({ length: 5 }, () => {
+      const started = process.hrtime.bigint();
+      readFileSync(`/proc/${server.pid}/smaps`);
+      return Number(process.hrtime.bigint() - started) / 1e6;
+    }).sort((a, b) => a - b);
+    const plugin = await benchPlugin([server], 1, dir, [], PLUGIN, BIG_SECONDS);
+    return { plugin, rssMb, walkMs: walks[2]! };
+  } finally {
+    client.disconnect();
+    await server.stop();
+  }
+}
+
 async function main(): Promise<void> {
   assertBuilt();
   const dir = mkdtempSync(join(tmpdir(), 'redisfork-bench-'));
@@ -315,11 +348,13 @@ async function main(): Promise<void> {
     ]);
     console.error(`bench: the plugin (1 job) on a Redis that grows, for ${SECONDS} s ...`);
     const growing = await benchGrowing(dir);
+    console.error(`bench: the plugin (1 job) on a big idle Redis, for ${BIG_SECONDS} s ...`);
+    const big = await benchBigIdle(dir);
     console.error('bench: size and start-up of the bundle and the standalone build ...');
     const builds = await benchBuilds(servers, dir);
     console.error(`bench: Redis's time for INFO of each set of sections, once a second for ${SECONDS} s ...`);
     const sections = await benchInfoSections(SECONDS);
-    const report = render(plugin, exporter, beside, idle, ioFloor, growing, builds, sections);
+    const report = render(plugin, exporter, beside, idle, ioFloor, growing, big, builds, sections);
     console.log(report);
     writeFileSync(new URL('./RESULTS.md', import.meta.url), report);
   } finally {
@@ -328,7 +363,16 @@ async function main(): Promise<void> {
   }
 }
 
-function render(plugin: PluginResult[], exporter: ExporterResult, beside: PluginResult, idle: { cpuMsPerSecond: number; rssMb: number }, ioFloor: { cpuMsPerSecond: number; rssMb: number }, growing: GrowingResult, builds: BuildCost[], sections: SectionCost[]): string {
+/** The host's THP mode, the bracketed word. */
+function readThpMode(): string {
+  try {
+    return /\[(\w+)\]/.exec(readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8'))?.[1] ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+function render(plugin: PluginResult[], exporter: ExporterResult, beside: PluginResult, idle: { cpuMsPerSecond: number; rssMb: number }, ioFloor: { cpuMsPerSecond: number; rssMb: number }, growing: GrowingResult, big: BigIdleResult, builds: BuildCost[], sections: SectionCost[]): string {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   const f = (n: number, d = 1) => n.toFixed(d);
   const one = plugin[0]!;
@@ -376,6 +420,15 @@ function render(plugin: PluginResult[], exporter: ExporterResult, beside: Plugin
     '| | CPU per iteration | wake-ups per iteration | RSS mean (peak) | late or missing |',
     '| --- | ---: | ---: | ---: | ---: |',
     `| 1 job, Redis growing | ${f(growing.plugin.cpuMsPerCollection, 2)} ms | ${f(growing.plugin.wakeUpsPerIteration, 1)} | ${f(growing.plugin.rssMb)} (${f(growing.plugin.rssPeakMb)}) MiB | ${growing.plugin.lateOrMissing} |`,
+    '',
+    '## One job on a big idle Redis',
+    '',
+    `A Redis of its own with ${BIG_KEYS / 1e6}M keys of 1000 bytes (RSS ${f(big.rssMb / 1024, 2)} GiB) that nothing writes to, watched for ${BIG_SECONDS} s after ${WARMUP_SECONDS} s. ` +
+      `One read of its /proc/PID/smaps takes ${f(big.walkMs, 1)} ms (the median of 5, by the bench). While VmData and VmStk stay put the plugin walks it once a minute where huge pages can grow in Redis, every 10 minutes where they cannot (host THP \`never\`, \`madvise\` without huge pages in Redis, or Redis opted out: src/host/read.ts); this host's mode is \`${readThpMode()}\`.`,
+    '',
+    '| | CPU per iteration | wake-ups per iteration | RSS mean (peak) | late or missing |',
+    '| --- | ---: | ---: | ---: | ---: |',
+    `| 1 job, big idle Redis | ${f(big.plugin.cpuMsPerCollection, 2)} ms | ${f(big.plugin.wakeUpsPerIteration, 1)} | ${f(big.plugin.rssMb)} (${f(big.plugin.rssPeakMb)}) MiB | ${big.plugin.lateOrMissing} |`,
     '',
     '## What a cheaper round would cost Redis',
     '',
