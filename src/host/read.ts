@@ -323,14 +323,14 @@ export const SMAPS_MAX_DUTY = 0.001;
  * Whether smaps is due again, given the last walk's charge, VmData + VmStk now, the time, and
  * whether huge pages can grow now (taken as yes when not given).
  */
-export function smapsWalkDue(last: ChargeEstimate | undefined, dataAndStackNow: number | undefined, now: number, hugePagesCanGrow = true): boolean {
+export function smapsWalkDue(last: ChargeEstimate | undefined, dataAndStackNow: number | undefined, now: number, hugePagesMayGrowNow = true): boolean {
   if (last === undefined) return true;
   const since = now - last.measuredAt;
   // The wall clock went back: no telling how old the walk is.
   if (since < 0) return true;
-  if (last.hugePagesMayGrowAtMeasure !== undefined && last.hugePagesMayGrowAtMeasure !== hugePagesCanGrow) return true;
+  if (last.hugePagesMayGrowAtMeasure !== undefined && last.hugePagesMayGrowAtMeasure !== hugePagesMayGrowNow) return true;
   const moved = dataAndStackNow !== last.dataAndStackAtMeasure;
-  const gap = moved ? SMAPS_MIN_GAP_MS : hugePagesCanGrow ? SMAPS_REFRESH_MS : SMAPS_IDLE_REFRESH_MS;
+  const gap = moved ? SMAPS_MIN_GAP_MS : hugePagesMayGrowNow ? SMAPS_REFRESH_MS : SMAPS_IDLE_REFRESH_MS;
   return since >= Math.max(gap, (last.walkMs ?? 0) / SMAPS_MAX_DUTY);
 }
 
