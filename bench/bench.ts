@@ -22,7 +22,7 @@ import { cpus, tmpdir, release } from 'node:os';
 import { join } from 'node:path';
 import { freePort, startRedis, waitFor, type RedisServer } from '../test/helpers/redis-server.ts';
 import { PLUGIN, assertBuilt } from '../test/helpers/plugin.ts';
-import { cpuSeconds, sampleRss, wakeUps } from './process-cost.ts';
+import { cpuSeconds, rssMb, sampleRss, wakeUps } from './process-cost.ts';
 import { redisUsec, resetStats } from './redis-cost.ts';
 import { HOLD_ABOVE_JOBS, OPTIMIZE_ABOVE_JOBS } from '../src/v8-tier.ts';
 import { benchInfoSections, type SectionCost } from './info-sections.ts';
@@ -305,14 +305,14 @@ async function benchBigIdle(dir: string): Promise<BigIdleResult> {
   const client = server.client();
   try {
     await client.call('DEBUG', 'POPULATE', String(BIG_KEYS), 'key', '1000');
-    const rssMb = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))?.[1]) / 1024;
+    const redisRssMb = rssMb(server.pid);
     const walks = Array.from({ length: 5 }, () => {
       const started = process.hrtime.bigint();
       readFileSync(`/proc/${server.pid}/smaps`);
       return Number(process.hrtime.bigint() - started) / 1e6;
     }).sort((a, b) => a - b);
     const plugin = await benchPlugin([server], 1, dir, [], PLUGIN, BIG_SECONDS);
-    return { plugin, rssMb, walkMs: walks[2]! };
+    return { plugin, rssMb: redisRssMb, walkMs: walks[2]! };
   } finally {
     client.disconnect();
     await server.stop();
