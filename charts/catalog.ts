@@ -332,7 +332,7 @@ const HOST_CATALOG = [
   {
     id: 'thp_enabled',
     context: 'redis.fork_host_thp_enabled',
-    title: 'Transparent huge pages mode',
+    title: 'Transparent huge pages mode for anonymous memory',
     units: 'boolean',
     family: 'thp',
     type: 'line',

@@ -18,6 +18,9 @@ set -u
 state=${REDISFORK_STATE_DIR:-/var/tmp/redisfork-test-state}
 mkdir -p "$state"
 
+# The whole path in the name: the top-level THP `enabled` and a per-size `hugepages-2048kB/enabled` share a basename.
+state_file() { local name=${1#/}; printf '%s/%s.saved' "$state" "${name//\//_}"; }
+
 paths=()
 olds=()
 save() { # save PATH: remember its value, in memory and on disk
@@ -28,13 +31,13 @@ save() { # save PATH: remember its value, in memory and on disk
   if [[ $old =~ \[([^]]+)\] ]]; then old=${BASH_REMATCH[1]}; fi
   paths+=("$path")
   olds+=("$old")
-  printf '%s\n%s\n' "$path" "${olds[-1]}" > "$state/$(basename "$path").saved"
+  printf '%s\n%s\n' "$path" "${olds[-1]}" > "$(state_file "$path")"
 }
 restore() {
   local i
   for ((i = ${#paths[@]} - 1; i >= 0; i--)); do
     printf '%s\n' "${olds[$i]}" > "${paths[$i]}" || echo "with-sysctl: could not restore ${paths[$i]}" >&2
-    rm -f "$state/$(basename "${paths[$i]}").saved"
+    rm -f "$(state_file "${paths[$i]}")"
   done
   # Restoring overcommit_ratio last zeroed overcommit_kbytes; put back a non-zero kbytes.
   for i in "${!paths[@]}"; do

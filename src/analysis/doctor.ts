@@ -3,7 +3,7 @@
  * remedy. Pure: it reads one instance snapshot and says what it means, in plain words.
  */
 import type { InstanceSnapshot } from '../model/instance.ts';
-import type { ProcessFacts } from '../host/facts.ts';
+import { anonymousThp, type ProcessFacts, type ThpSizeMode } from '../host/facts.ts';
 import { applicableLimit } from './metrics.ts';
 import { chargeNow, forkModelInput, mib, predictFork, type ForkVerdict } from './kernel-model.ts';
 import { failureMasked, savePointsSet, writesRefused } from './persistence.ts';
@@ -362,8 +362,11 @@ export function diagnose(input: DoctorInput): Diagnosis {
   if (oom) add(oom);
 
   // --- transparent huge pages ---------------------------------------------------------------
-  if (kernel?.thpEnabled !== undefined && proc) {
-    const hostAlways = kernel.thpEnabled === 'always';
+  const hostThp = kernel && anonymousThp(kernel);
+  if (kernel && hostThp !== undefined && proc) {
+    const hostAlways = hostThp === 'always';
+    // Sizes set on their own (not `never`, not `inherit`): they decide where the top level does not.
+    const ownSizes = (kernel.thpSizes ?? []).filter((size) => size.mode !== 'never' && size.mode !== 'inherit');
     const anon = proc.anonHugePages ?? 0;
     const reachable = thpReachesProcess(kernel, proc, rss) === true;
     const disableThp = config?.['disable-thp'];
@@ -375,24 +378,43 @@ export function diagnose(input: DoctorInput): Diagnosis {
         ? 'Transparent huge pages reach this Redis: fork latency and COW grow (a 4 KiB write copies 2 MiB), and Redis warns about it in its log.'
         : hostAlways
           ? 'Host THP is "always" but this Redis opted out (THP_enabled: 0, disable-thp yes).'
-          : `Host THP is "${kernel.thpEnabled}": it does not reach Redis's heap unless something asks for huge pages.`,
+          : `Host THP is "${hostThp}": it does not reach Redis's heap unless something asks for huge pages.`,
       evidence: [
-        `transparent_hugepage/enabled = ${kernel.thpEnabled}`,
+        `transparent_hugepage/enabled = ${kernel.thpEnabled ?? '?'}`,
+        ...ownSizes.map((size) => `transparent_hugepage/hugepages-${size.sizeKb}kB/enabled = ${size.mode}`),
+        ...(kernel.thpSizes !== undefined ? [`anonymous memory gets (strongest size) = ${hostThp}`] : []),
         `transparent_hugepage/defrag = ${kernel.thpDefrag ?? '?'}`,
         `THP_enabled (process) = ${proc.thpEnabled === undefined ? '?' : proc.thpEnabled ? 1 : 0}`,
         `AnonHugePages = ${mib(anon)}`,
         ...(disableThp !== undefined ? [`disable-thp = ${disableThp}`] : []),
       ],
-      remedy: reachable
-        ? [
-            'echo never > /sys/kernel/mm/transparent_hugepage/enabled   # now; persist with transparent_hugepage=never on the kernel command line',
-            'redis.conf: disable-thp yes   # Redis 6.2+, takes effect at the next restart',
-          ]
-        : [],
+      remedy: reachable ? thpRemedy(kernel.thpEnabled, ownSizes) : [],
     });
   }
 
   return finish(input, findings, forkVerdict);
+}
+
+/**
+ * How to keep huge pages from Redis. Redis 6.2+ (`disable-thp yes`) opts out only when the
+ * top-level mode is `always` (seen here with 7.0: under a top-level `never` and `hugepages-2048kB`
+ * at `always` it kept `THP_enabled: 1` and got 50 MB of huge pages), so a size set to `always` on
+ * its own must be reset on the host.
+ */
+function thpRemedy(topLevel: string | undefined, ownSizes: readonly ThpSizeMode[]): string[] {
+  const sizesAlways = ownSizes.filter((size) => size.mode === 'always');
+  const lines = sizesAlways.map(
+    (size) => `echo inherit > /sys/kernel/mm/transparent_hugepage/hugepages-${size.sizeKb}kB/enabled   # this size is "always" on its own`,
+  );
+  if (topLevel !== 'always' && sizesAlways.length > 0) {
+    lines.push('(disable-thp yes does not help here: Redis opts out only when transparent_hugepage/enabled says always)');
+    return lines;
+  }
+  return [
+    'echo never > /sys/kernel/mm/transparent_hugepage/enabled   # now; persist with transparent_hugepage=never on the kernel command line',
+    ...lines,
+    'redis.conf: disable-thp yes   # Redis 6.2+, takes effect at the next restart',
+  ];
 }
 
 function finish(input: DoctorInput, findings: Finding[], forkVerdict: ForkVerdict | undefined): Diagnosis {

@@ -5,7 +5,7 @@
 import type { ChartValues } from '../model/chart-values.ts';
 import { HOST_CHARTS, type HostChartId, type HostChartValues, type InstanceChartValues } from '../../charts/catalog.ts';
 import type { InstanceSnapshot } from '../model/instance.ts';
-import type { KernelFacts } from '../host/facts.ts';
+import { anonymousThp, type KernelFacts } from '../host/facts.ts';
 import { forkModelInput, predictFork } from './kernel-model.ts';
 import { failureMasked, writesRefused } from './persistence.ts';
 import { thpReachesProcess } from './thp.ts';
@@ -98,7 +98,8 @@ export function instanceValues(snapshot: InstanceSnapshot): Map<string, ChartVal
         borderline: verdict.outcome === 'borderline' ? 1 : 0,
       });
     }
-    const hostAlways = kernel.thpEnabled === undefined ? undefined : kernel.thpEnabled === 'always';
+    const hostMode = anonymousThp(kernel);
+    const hostAlways = hostMode === undefined ? undefined : hostMode === 'always';
     put('thp', {
       process_thp_enabled: bool(proc.thpEnabled),
       host_always: bool(hostAlways),
@@ -115,7 +116,7 @@ export function hostValues(kernel: KernelFacts): Map<string, ChartValues> {
   const put = valueSetter<HostChartValues>(values);
   put('overcommit', { mode: kernel.overcommitMemory });
   put('commit', { committed_as: kernel.committedAs, commit_limit: kernel.commitLimit, mem_total: kernel.memTotal });
-  put('thp_enabled', choice('thp_enabled', kernel.thpEnabled));
+  put('thp_enabled', choice('thp_enabled', anonymousThp(kernel)));
   put('thp_defrag', choice('thp_defrag', kernel.thpDefrag));
   return values;
 }

@@ -7,7 +7,7 @@
  */
 import type { Logger } from 'pino';
 import type { JobConfig } from '../config/types.ts';
-import type { KernelFacts, ProcessFacts } from '../host/facts.ts';
+import { anonymousThp, type KernelFacts, type ProcessFacts } from '../host/facts.ts';
 import { HostFs } from '../host/read.ts';
 import { readCgroup } from '../host/cgroup.ts';
 import { ProcessFactsCache } from '../host/process-cache.ts';
@@ -189,7 +189,7 @@ export class InstanceJob {
     }
     this.setState(info.loading ? 'loading' : 'up');
     this.takeLocality(locality);
-    this.processFacts = locality.pid === undefined ? undefined : this.processes.get(locality.pid, now, kernel?.thpEnabled);
+    this.processFacts = locality.pid === undefined ? undefined : this.processes.get(locality.pid, now, kernel && anonymousThp(kernel));
     const local = locality.locality === 'local';
     return {
       state: this.state as InstanceState,

@@ -25,12 +25,53 @@ export interface KernelFacts {
   swapFree: number | undefined;
   commitLimit: number | undefined;
   committedAs: number | undefined;
+  /** The top-level `transparent_hugepage/enabled`: always, madvise or never. */
   thpEnabled: string | undefined;
   thpDefrag: string | undefined;
+  /**
+   * Kernels with per-size THP controls (6.8+): each `hugepages-<size>kB/enabled` (always, inherit,
+   * madvise or never). Absent on older kernels, where the top-level mode is the only one.
+   */
+  thpSizes?: readonly ThpSizeMode[] | undefined;
+  /** `anonymousThpMode(thpEnabled, thpSizes)`, worked out once when the facts are read. */
+  thpAnonMode?: string | undefined;
   /** CPUs present (`/sys/devices/system/cpu/present`): the commit counter's slack depends on them. */
   presentCpus?: number | undefined;
   /** `/proc/vmstat` oom_kill: OOM kills on the whole host since boot. */
   hostOomKills: number | undefined;
+}
+
+/** One `hugepages-<size>kB/enabled`: `inherit` takes the top-level mode. */
+export interface ThpSizeMode {
+  sizeKb: number;
+  mode: string | undefined;
+}
+
+/**
+ * The THP mode anonymous memory gets, by the kernel's rule for per-size controls: a size is on
+ * `always` or `madvise` by its own word, or by the top-level word where it says `inherit`, and the
+ * strongest size wins (`always` over `madvise` over `never`). So `never` at the top level with
+ * `hugepages-2048kB` at `always` gives a process 2 MB huge pages, and `always` at the top level
+ * with every size at `never` gives it none. Without per-size controls: the top-level mode.
+ * Undefined when a mode that could decide it is unknown.
+ */
+export function anonymousThpMode(topLevel: string | undefined, sizes: readonly ThpSizeMode[] | undefined): string | undefined {
+  if (sizes === undefined || sizes.length === 0) return topLevel;
+  let madvise = false;
+  let unknown = false;
+  for (const size of sizes) {
+    const mode = size.mode === 'inherit' ? topLevel : size.mode;
+    if (mode === 'always') return 'always';
+    if (mode === 'madvise') madvise = true;
+    else if (mode !== 'never') unknown = true;
+  }
+  return unknown ? undefined : madvise ? 'madvise' : 'never';
+}
+
+/** The mode anonymous memory (Redis's heap) gets on this host: the per-size rule where the kernel has it. */
+export function anonymousThp(kernel: KernelFacts): string | undefined {
+  if (kernel.thpSizes === undefined) return kernel.thpEnabled;
+  return kernel.thpAnonMode ?? anonymousThpMode(kernel.thpEnabled, kernel.thpSizes);
 }
 
 export interface CgroupFacts {

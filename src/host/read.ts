@@ -4,7 +4,7 @@
  */
 import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, readvSync } from 'node:fs';
 import { join } from 'node:path';
-import { dataAndStack, hugePagesMayGrow, type ChargeEstimate, type KernelFacts, type ProcessFacts } from './facts.ts';
+import { anonymousThpMode, dataAndStack, hugePagesMayGrow, type ChargeEstimate, type KernelFacts, type ProcessFacts, type ThpSizeMode } from './facts.ts';
 import { readCgroup } from './cgroup.ts';
 import {
   parseBracketChoice,
@@ -170,18 +170,39 @@ export class HostFs {
 
 const THP_DIR = '/sys/kernel/mm/transparent_hugepage';
 
-/** The kernel facts that change only with a reboot or a CPU hotplug: read once a minute (see `KernelFactsReader`). */
+/**
+ * The kernel facts read once a minute (see `KernelFactsReader`): those that change only with a
+ * reboot or a CPU hotplug, and the per-size THP modes, which an administrator sets rarely and which
+ * are eight to a dozen files (read every second, a tenth of an iteration's cost at one job).
+ */
 export interface SlowKernelFacts {
   release: string | undefined;
   version: [number, number] | undefined;
   cpus: number | undefined;
   totalReserve: number | undefined;
+  thpSizes: ThpSizeMode[] | undefined;
 }
 
 export function readSlowKernelFacts(fs: HostFs): SlowKernelFacts {
   const release = readKernelRelease(fs);
   const version = parseKernelRelease(release);
-  return { release, version, cpus: readPresentCpus(fs), totalReserve: readTotalReserveBytes(fs, version) };
+  return { release, version, cpus: readPresentCpus(fs), totalReserve: readTotalReserveBytes(fs, version), thpSizes: readThpSizeModes(fs) };
+}
+
+const THP_SIZE_DIR = /^hugepages-(\d+)kB$/;
+
+/** Each `hugepages-<size>kB/enabled` (kernel 6.8+), smallest size first; undefined on a kernel without them. */
+export function readThpSizeModes(fs: HostFs): ThpSizeMode[] | undefined {
+  const sizes: ThpSizeMode[] = [];
+  for (const name of fs.list(THP_DIR)) {
+    const size = THP_SIZE_DIR.exec(name);
+    if (!size) continue;
+    const enabled = fs.read(`${THP_DIR}/${name}/enabled`);
+    // A size for files and shmem only (8 kB, order 1, has just shmem_enabled): anonymous memory cannot get it.
+    if (enabled === undefined && fs.exists(`${THP_DIR}/${name}/shmem_enabled`)) continue;
+    sizes.push({ sizeKb: Number(size[1]), mode: parseBracketChoice(enabled) });
+  }
+  return sizes.length === 0 ? undefined : sizes.sort((a, b) => a.sizeKb - b.sizeKb);
 }
 
 /**
@@ -209,6 +230,7 @@ export function readKernelFacts(fs: HostFs, slow: SlowKernelFacts = readSlowKern
     meminfo.commitLimit === previous.commitLimit &&
     meminfo.memTotal === previous.memTotal;
   const kb = (value: number | undefined) => (value === undefined ? undefined : value * 1024);
+  const thpEnabled = parseBracketChoice(fs.readRepeated(`${THP_DIR}/enabled`));
   return {
     kernelRelease,
     kernelVersion: slow.version,
@@ -231,8 +253,10 @@ export function readKernelFacts(fs: HostFs, slow: SlowKernelFacts = readSlowKern
     swapFree: meminfo.swapFree,
     commitLimit: meminfo.commitLimit,
     committedAs: meminfo.committedAs,
-    thpEnabled: parseBracketChoice(fs.readRepeated(`${THP_DIR}/enabled`)),
+    thpEnabled,
     thpDefrag: parseBracketChoice(fs.readRepeated(`${THP_DIR}/defrag`)),
+    thpSizes: slow.thpSizes,
+    thpAnonMode: anonymousThpMode(thpEnabled, slow.thpSizes),
     hostOomKills: pickSpaceSeparated(fs.readRepeated('/proc/vmstat', '\noom_kill ') ?? '', 'oom_kill'),
     presentCpus,
   };

@@ -102,6 +102,24 @@ describe('doctor', () => {
     assert.equal(find(d, 'cow_ratio')?.verdict, 'warning');
   });
 
+  it('sees THP reach Redis through a per-size mode under a top-level never, and says which size to reset', () => {
+    const thpSizes = [{ sizeKb: 64, mode: 'never' }, { sizeKb: 2048, mode: 'always' }];
+    const d = diagnose(input({ k: { thpEnabled: 'never', thpSizes }, p: { thpEnabled: true } }));
+    const thp = find(d, 'thp')!;
+    assert.equal(thp.verdict, 'warning');
+    assert.ok(thp.evidence.includes('transparent_hugepage/hugepages-2048kB/enabled = always'));
+    assert.ok(thp.evidence.includes('anonymous memory gets (strongest size) = always'));
+    assert.ok(thp.remedy.some((line) => line.startsWith('echo inherit > /sys/kernel/mm/transparent_hugepage/hugepages-2048kB/enabled')));
+    assert.ok(!thp.remedy.some((line) => line.startsWith('redis.conf: disable-thp yes')), 'Redis opts out only under a top-level always');
+    assert.ok(thp.remedy.some((line) => /disable-thp yes does not help here/.test(line)));
+    const both = find(diagnose(input({ k: { thpEnabled: 'always', thpSizes }, p: { thpEnabled: true } })), 'thp')!;
+    assert.ok(both.remedy.some((line) => line.startsWith('echo never > /sys/kernel/mm/transparent_hugepage/enabled')));
+    assert.ok(both.remedy.some((line) => line.startsWith('redis.conf: disable-thp yes')), 'under a top-level always, disable-thp does act');
+    const off = find(diagnose(input({ k: { thpEnabled: 'always', thpSizes: [{ sizeKb: 2048, mode: 'never' }] }, p: { thpEnabled: true } })), 'thp')!;
+    assert.equal(off.verdict, 'ok', 'top-level always with the only size at never');
+    assert.match(off.summary, /"never"/);
+  });
+
   it('does not count the few MB of huge pages mapped before Redis opts out', () => {
     const d = diagnose(input({ k: { thpEnabled: 'always' }, p: { thpEnabled: false, anonHugePages: 4 * MiB } }));
     assert.equal(find(d, 'thp')?.verdict, 'ok');

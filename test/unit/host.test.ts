@@ -6,10 +6,10 @@ import {
   parseStatStartTicks, parseKernelRelease,
 } from '../../src/host/parse.ts';
 import {
-  HostFs, KernelFactsReader, readKernelFacts, readProcessFacts, smapsWalkDue, SMAPS_IDLE_REFRESH_MS, SMAPS_MAX_DUTY, SMAPS_MIN_GAP_MS,
+  HostFs, KernelFactsReader, readKernelFacts, readProcessFacts, readThpSizeModes, smapsWalkDue, SMAPS_IDLE_REFRESH_MS, SMAPS_MAX_DUTY, SMAPS_MIN_GAP_MS,
   SMAPS_REFRESH_MS,
 } from '../../src/host/read.ts';
-import { hugePagesMayGrow } from '../../src/host/facts.ts';
+import { anonymousThp, anonymousThpMode, hugePagesMayGrow } from '../../src/host/facts.ts';
 import { readCgroup } from '../../src/host/cgroup.ts';
 import { matchesServer, decideLocality } from '../../src/host/locality.ts';
 import { parseRedisUrl } from '../../src/config/url.ts';
@@ -115,6 +115,34 @@ describe('readers on a host tree captured from a real Redis 7.0 (mode 0, jemallo
     assert.equal(kernel.thpEnabled, 'madvise');
     assert.ok(kernel.kernelRelease?.startsWith('6.'));
     assert.equal(typeof kernel.hostOomKills, 'number');
+  });
+
+  it('reads the per-size THP modes of a 6.8+ kernel (2048 kB inherits the top level, the others never)', () => {
+    const sizes = readThpSizeModes(fs);
+    assert.deepEqual(sizes?.map((size) => size.sizeKb), [16, 32, 64, 128, 256, 512, 1024, 2048], 'not 8 kB: shmem only, no enabled file');
+    assert.deepEqual(sizes?.filter((size) => size.mode !== 'never'), [{ sizeKb: 2048, mode: 'inherit' }]);
+    const kernel = readKernelFacts(fs);
+    assert.equal(kernel.thpAnonMode, 'madvise', 'the top level, through 2048 kB');
+    assert.equal(readThpSizeModes(new HostFs(`${FIXTURES}host/none`)), undefined, 'a kernel without per-size controls');
+  });
+
+  it('reads the per-size THP modes once a minute with the kernel release', () => {
+    const reads: string[] = [];
+    const counting = new (class extends HostFs {
+      override read(absolute: string): string | undefined {
+        reads.push(absolute);
+        return super.read(absolute);
+      }
+    })(TREE);
+    const reader = new KernelFactsReader(counting);
+    const sizeReads = () => reads.filter((file) => /hugepages-\d+kB\/enabled$/.test(file)).length;
+    reader.read(1_000_000);
+    const once = sizeReads();
+    assert.ok(once >= 8, 'each size');
+    for (let second = 1; second < 60; second++) assert.equal(reader.read(1_000_000 + second * 1000).thpAnonMode, 'madvise');
+    assert.equal(sizeReads(), once, 'not again within the minute');
+    reader.read(1_000_000 + 60_000);
+    assert.equal(sizeReads(), 2 * once);
   });
 
   it('reads the kernel release and the CPUs present once a minute, not every second', () => {
@@ -241,6 +269,24 @@ describe('readers on a host tree captured from a real Redis 7.0 (mode 0, jemallo
     assert.equal(smapsWalkDue(undefined, 100, 0), true, 'no walk yet');
     assert.equal(smapsWalkDue(walk(150), 100, -1), true, 'the wall clock went back');
     assert.equal(smapsWalkDue({ ...walk(0), dataAndStackAtMeasure: undefined, walkMs: undefined }, undefined, SMAPS_MIN_GAP_MS), false, 'unknown on both sides is no move');
+  });
+
+  it('gives anonymous memory the strongest per-size THP mode, inherit taking the top level', () => {
+    const sizes = (m2048: string | undefined, m64 = 'never') => [{ sizeKb: 64, mode: m64 }, { sizeKb: 2048, mode: m2048 }];
+    assert.equal(anonymousThpMode('madvise', undefined), 'madvise', 'no per-size controls: the top level');
+    assert.equal(anonymousThpMode('always', []), 'always');
+    assert.equal(anonymousThpMode('never', sizes('always')), 'always', '2 MB huge pages under a top-level never');
+    assert.equal(anonymousThpMode('always', sizes('never')), 'never', 'top-level always with every size off gives none');
+    assert.equal(anonymousThpMode('always', sizes('inherit')), 'always');
+    assert.equal(anonymousThpMode('madvise', sizes('inherit')), 'madvise');
+    assert.equal(anonymousThpMode('never', sizes('inherit', 'always')), 'always', 'a small size (64 kB folios) on its own');
+    assert.equal(anonymousThpMode('never', sizes('madvise')), 'madvise');
+    assert.equal(anonymousThpMode(undefined, sizes('inherit')), undefined, 'inherit from an unknown top level');
+    assert.equal(anonymousThpMode(undefined, sizes('inherit', 'always')), 'always', 'always decides whatever else is unknown');
+    assert.equal(anonymousThpMode('never', sizes(undefined)), undefined, 'an unreadable size');
+    const kernel = { thpEnabled: 'never', thpSizes: sizes('always') } as const;
+    assert.equal(anonymousThp({ ...readKernelFacts(new HostFs(TREE)), ...kernel, thpAnonMode: undefined }), 'always', 'worked out when not given');
+    assert.equal(anonymousThp({ ...readKernelFacts(new HostFs(TREE)), thpEnabled: 'always', thpSizes: undefined }), 'always');
   });
 
   it('tells when huge pages can grow in place: host always and no opt-out, or madvise for a process that has some', () => {

@@ -77,6 +77,17 @@ describe('chart values', () => {
     const h = hostValues(kernel);
     assert.deepEqual(h.get('thp_enabled'), { always: 0, madvise: 1, never: 0 });
   });
+
+  it('charts the THP mode anonymous memory gets: a per-size always under a top-level never is always', () => {
+    const root = `${FIXTURES}host/redis-7.0-mode0`;
+    const fs = new HostFs(root);
+    const pid = Number(readdirSync(`${root}/proc`).find((d) => /^\d+$/.test(d)));
+    const kernel = { ...readKernelFacts(fs), thpEnabled: 'never', thpSizes: [{ sizeKb: 2048, mode: 'always' }], thpAnonMode: undefined };
+    assert.deepEqual(hostValues(kernel).get('thp_enabled'), { always: 1, madvise: 0, never: 0 });
+    const proc = readProcessFacts(fs, pid, undefined)!;
+    const thp = instanceValues({ state: 'up', info: parseRedisInfo(fixture('info/redis-7.0.15-sections.txt')), config: {}, kernel, process: { ...proc, thpEnabled: true } }).get('thp');
+    assert.deepEqual(thp, { process_thp_enabled: 1, host_always: 1, reachable: 1 });
+  });
 });
 
 describe('counter window', () => {
