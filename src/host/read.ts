@@ -183,26 +183,39 @@ export interface SlowKernelFacts {
   thpSizes: ThpSizeMode[] | undefined;
 }
 
-export function readSlowKernelFacts(fs: HostFs): SlowKernelFacts {
+export function readSlowKernelFacts(fs: HostFs, thpSizeFiles: readonly ThpSizeFile[] = findThpSizeFiles(fs)): SlowKernelFacts {
   const release = readKernelRelease(fs);
   const version = parseKernelRelease(release);
-  return { release, version, cpus: readPresentCpus(fs), totalReserve: readTotalReserveBytes(fs, version), thpSizes: readThpSizeModes(fs) };
+  return { release, version, cpus: readPresentCpus(fs), totalReserve: readTotalReserveBytes(fs, version), thpSizes: readThpSizeModes(fs, thpSizeFiles) };
+}
+
+/** One `hugepages-<size>kB/enabled`. */
+export interface ThpSizeFile {
+  sizeKb: number;
+  path: string;
 }
 
 const THP_SIZE_DIR = /^hugepages-(\d+)kB$/;
 
-/** Each `hugepages-<size>kB/enabled` (kernel 6.8+), smallest size first; undefined on a kernel without them. */
-export function readThpSizeModes(fs: HostFs): ThpSizeMode[] | undefined {
-  const sizes: ThpSizeMode[] = [];
+/**
+ * The per-size `enabled` files of a 6.8+ kernel, smallest size first (none before 6.8). A size
+ * for files and shmem only (8 kB, order 1, has just `shmem_enabled`) has none: anonymous memory
+ * cannot get it. The sizes are the kernel's and the CPU's: found once, their modes read again.
+ */
+export function findThpSizeFiles(fs: HostFs): ThpSizeFile[] {
+  const files: ThpSizeFile[] = [];
   for (const name of fs.list(THP_DIR)) {
     const size = THP_SIZE_DIR.exec(name);
-    if (!size) continue;
-    const enabled = fs.read(`${THP_DIR}/${name}/enabled`);
-    // A size for files and shmem only (8 kB, order 1, has just shmem_enabled): anonymous memory cannot get it.
-    if (enabled === undefined && fs.exists(`${THP_DIR}/${name}/shmem_enabled`)) continue;
-    sizes.push({ sizeKb: Number(size[1]), mode: parseBracketChoice(enabled) });
+    const path = `${THP_DIR}/${name}/enabled`;
+    if (size && fs.exists(path)) files.push({ sizeKb: Number(size[1]), path });
   }
-  return sizes.length === 0 ? undefined : sizes.sort((a, b) => a.sizeKb - b.sizeKb);
+  return files.sort((a, b) => a.sizeKb - b.sizeKb);
+}
+
+/** Each size's mode (always, inherit, madvise or never); undefined on a kernel without per-size controls. */
+export function readThpSizeModes(fs: HostFs, files: readonly ThpSizeFile[] = findThpSizeFiles(fs)): ThpSizeMode[] | undefined {
+  if (files.length === 0) return undefined;
+  return files.map((file) => ({ sizeKb: file.sizeKb, mode: parseBracketChoice(fs.readRepeated(file.path)) }));
 }
 
 /**
@@ -256,7 +269,11 @@ export function readKernelFacts(fs: HostFs, slow: SlowKernelFacts = readSlowKern
     thpEnabled,
     thpDefrag: parseBracketChoice(fs.readRepeated(`${THP_DIR}/defrag`)),
     thpSizes: slow.thpSizes,
-    thpAnonMode: anonymousThpMode(thpEnabled, slow.thpSizes),
+    // Worked out again only when the top-level mode or the per-size modes (a new slow read) changed.
+    thpAnonMode:
+      previous !== undefined && previous.thpSizes === slow.thpSizes && previous.thpEnabled === thpEnabled
+        ? previous.thpAnonMode
+        : anonymousThpMode(thpEnabled, slow.thpSizes),
     hostOomKills: pickSpaceSeparated(fs.readRepeated('/proc/vmstat', '\noom_kill ') ?? '', 'oom_kill'),
     presentCpus,
   };
@@ -290,7 +307,7 @@ export function readKernelRelease(fs: HostFs): string | undefined {
 export const COMMIT_SYSCTLS_MAX_AGE_MS = 60_000;
 
 /**
- * Reads the kernel facts each iteration; the kernel release and the CPUs present once a minute,
+ * Reads the kernel facts each iteration; the kernel release, the CPUs present and the per-size THP modes once a minute,
  * the commit sysctls beyond overcommit_memory when they could have moved, and once a minute anyway.
  * Owned by the collector.
  */
@@ -298,12 +315,14 @@ export class KernelFactsReader {
   private slow: SlowKernelFacts | undefined;
   private slowAt = 0;
   private previous: KernelFacts | undefined;
+  private thpSizeFiles: ThpSizeFile[] | undefined;
   constructor(private readonly fs: HostFs) {}
 
   read(now: number): KernelFacts {
     const fresh = this.slow === undefined || now - this.slowAt >= COMMIT_SYSCTLS_MAX_AGE_MS || now < this.slowAt;
     if (fresh) {
-      this.slow = readSlowKernelFacts(this.fs);
+      this.thpSizeFiles ??= findThpSizeFiles(this.fs);
+      this.slow = readSlowKernelFacts(this.fs, this.thpSizeFiles);
       this.slowAt = now;
     }
     this.previous = readKernelFacts(this.fs, this.slow, fresh ? undefined : this.previous);
