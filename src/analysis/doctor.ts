@@ -375,7 +375,9 @@ export function diagnose(input: DoctorInput): Diagnosis {
       title: 'Transparent huge pages',
       verdict: reachable ? 'warning' : 'ok',
       summary: reachable
-        ? 'Transparent huge pages reach this Redis: fork latency and COW grow (a 4 KiB write copies 2 MiB), and Redis warns about it in its log.'
+        ? kernel.thpEnabled === 'always'
+          ? 'Transparent huge pages reach this Redis: fork latency and COW grow (a 4 KiB write copies 2 MiB), and Redis warns about it in its log.'
+          : 'Transparent huge pages reach this Redis: fork latency and COW grow (a 4 KiB write copies 2 MiB). Redis does not warn about it: it checks only the top-level mode.'
         : hostAlways
           ? 'Host THP is "always" but this Redis opted out (THP_enabled: 0, disable-thp yes).'
           : `Host THP is "${hostThp}": it does not reach Redis's heap unless something asks for huge pages.`,

@@ -107,6 +107,7 @@ describe('doctor', () => {
     const d = diagnose(input({ k: { thpEnabled: 'never', thpSizes }, p: { thpEnabled: true } }));
     const thp = find(d, 'thp')!;
     assert.equal(thp.verdict, 'warning');
+    assert.match(thp.summary, /Redis does not warn about it/);
     assert.ok(thp.evidence.includes('transparent_hugepage/hugepages-2048kB/enabled = always'));
     assert.ok(thp.evidence.includes('anonymous memory gets (strongest size) = always'));
     assert.ok(thp.remedy.some((line) => line.startsWith('echo inherit > /sys/kernel/mm/transparent_hugepage/hugepages-2048kB/enabled')));
