@@ -80,6 +80,7 @@ describe('per-size THP on the real kernel', () => {
     const { anonKb, thpEnabled, out, type } = await underThp('never', 'always', 'yes');
     assert.equal(thpEnabled, '1', 'disable-thp yes did not opt out (the top-level mode is not always)');
     assert.ok(anonKb >= 2048, `and Redis got huge pages (AnonHugePages ${anonKb} kB)`);
+    assert.equal(displayValue(out, `${type}.thp`, 'host_always'), 1, 'seen from the host mode, not only from the huge pages already there');
     assert.equal(displayValue(out, `${type}.thp`, 'reachable'), 1);
   });
 
