@@ -33,8 +33,6 @@ export interface KernelFacts {
    * madvise or never). Absent on older kernels, where the top-level mode is the only one.
    */
   thpSizes?: readonly ThpSizeMode[] | undefined;
-  /** `anonymousThpMode(thpEnabled, thpSizes)`, worked out once when the facts are read. */
-  thpAnonMode?: string | undefined;
   /** CPUs present (`/sys/devices/system/cpu/present`): the commit counter's slack depends on them. */
   presentCpus?: number | undefined;
   /** `/proc/vmstat` oom_kill: OOM kills on the whole host since boot. */
@@ -70,8 +68,7 @@ export function anonymousThpMode(topLevel: string | undefined, sizes: readonly T
 
 /** The mode anonymous memory (Redis's heap) gets on this host: the per-size rule where the kernel has it. */
 export function anonymousThp(kernel: KernelFacts): string | undefined {
-  if (kernel.thpSizes === undefined) return kernel.thpEnabled;
-  return kernel.thpAnonMode ?? anonymousThpMode(kernel.thpEnabled, kernel.thpSizes);
+  return anonymousThpMode(kernel.thpEnabled, kernel.thpSizes);
 }
 
 export interface CgroupFacts {

@@ -4,7 +4,7 @@
  */
 import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, readvSync } from 'node:fs';
 import { join } from 'node:path';
-import { anonymousThpMode, dataAndStack, hugePagesMayGrow, type ChargeEstimate, type KernelFacts, type ProcessFacts, type ThpSizeMode } from './facts.ts';
+import { dataAndStack, hugePagesMayGrow, type ChargeEstimate, type KernelFacts, type ProcessFacts, type ThpSizeMode } from './facts.ts';
 import { readCgroup } from './cgroup.ts';
 import {
   parseBracketChoice,
@@ -243,7 +243,6 @@ export function readKernelFacts(fs: HostFs, slow: SlowKernelFacts = readSlowKern
     meminfo.commitLimit === previous.commitLimit &&
     meminfo.memTotal === previous.memTotal;
   const kb = (value: number | undefined) => (value === undefined ? undefined : value * 1024);
-  const thpEnabled = parseBracketChoice(fs.readRepeated(`${THP_DIR}/enabled`));
   return {
     kernelRelease,
     kernelVersion: slow.version,
@@ -266,14 +265,9 @@ export function readKernelFacts(fs: HostFs, slow: SlowKernelFacts = readSlowKern
     swapFree: meminfo.swapFree,
     commitLimit: meminfo.commitLimit,
     committedAs: meminfo.committedAs,
-    thpEnabled,
+    thpEnabled: parseBracketChoice(fs.readRepeated(`${THP_DIR}/enabled`)),
     thpDefrag: parseBracketChoice(fs.readRepeated(`${THP_DIR}/defrag`)),
     thpSizes: slow.thpSizes,
-    // Worked out again only when the top-level mode or the per-size modes (a new slow read) changed.
-    thpAnonMode:
-      previous !== undefined && previous.thpSizes === slow.thpSizes && previous.thpEnabled === thpEnabled
-        ? previous.thpAnonMode
-        : anonymousThpMode(thpEnabled, slow.thpSizes),
     hostOomKills: pickSpaceSeparated(fs.readRepeated('/proc/vmstat', '\noom_kill ') ?? '', 'oom_kill'),
     presentCpus,
   };

@@ -122,7 +122,7 @@ describe('readers on a host tree captured from a real Redis 7.0 (mode 0, jemallo
     assert.deepEqual(sizes?.map((size) => size.sizeKb), [16, 32, 64, 128, 256, 512, 1024, 2048], 'not 8 kB: shmem only, no enabled file');
     assert.deepEqual(sizes?.filter((size) => size.mode !== 'never'), [{ sizeKb: 2048, mode: 'inherit' }]);
     const kernel = readKernelFacts(fs);
-    assert.equal(kernel.thpAnonMode, 'madvise', 'the top level, through 2048 kB');
+    assert.equal(anonymousThp(kernel), 'madvise', 'the top level, through 2048 kB');
     assert.equal(readThpSizeModes(new HostFs(`${FIXTURES}host/none`)), undefined, 'a kernel without per-size controls');
   });
 
@@ -139,7 +139,7 @@ describe('readers on a host tree captured from a real Redis 7.0 (mode 0, jemallo
     reader.read(1_000_000);
     const once = sizeReads();
     assert.equal(once, 8, 'each size with an enabled file');
-    for (let second = 1; second < 60; second++) assert.equal(reader.read(1_000_000 + second * 1000).thpAnonMode, 'madvise');
+    for (let second = 1; second < 60; second++) assert.equal(anonymousThp(reader.read(1_000_000 + second * 1000)), 'madvise');
     assert.equal(sizeReads(), once, 'not again within the minute');
     reader.read(1_000_000 + 60_000);
     assert.equal(sizeReads(), 2 * once);
@@ -285,7 +285,7 @@ describe('readers on a host tree captured from a real Redis 7.0 (mode 0, jemallo
     assert.equal(anonymousThpMode(undefined, sizes('inherit', 'always')), 'always', 'always decides whatever else is unknown');
     assert.equal(anonymousThpMode('never', sizes(undefined)), undefined, 'an unreadable size');
     const kernel = { thpEnabled: 'never', thpSizes: sizes('always') } as const;
-    assert.equal(anonymousThp({ ...readKernelFacts(new HostFs(TREE)), ...kernel, thpAnonMode: undefined }), 'always', 'worked out when not given');
+    assert.equal(anonymousThp({ ...readKernelFacts(new HostFs(TREE)), ...kernel }), 'always', 'per-size rule on the facts');
     assert.equal(anonymousThp({ ...readKernelFacts(new HostFs(TREE)), thpEnabled: 'always', thpSizes: undefined }), 'always');
   });
 

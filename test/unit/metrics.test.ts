@@ -82,7 +82,7 @@ describe('chart values', () => {
     const root = `${FIXTURES}host/redis-7.0-mode0`;
     const fs = new HostFs(root);
     const pid = Number(readdirSync(`${root}/proc`).find((d) => /^\d+$/.test(d)));
-    const kernel = { ...readKernelFacts(fs), thpEnabled: 'never', thpSizes: [{ sizeKb: 2048, mode: 'always' }], thpAnonMode: undefined };
+    const kernel = { ...readKernelFacts(fs), thpEnabled: 'never', thpSizes: [{ sizeKb: 2048, mode: 'always' }] };
     assert.deepEqual(hostValues(kernel).get('thp_enabled'), { always: 1, madvise: 0, never: 0 });
     const proc = readProcessFacts(fs, pid, undefined)!;
     const thp = instanceValues({ state: 'up', info: parseRedisInfo(fixture('info/redis-7.0.15-sections.txt')), config: {}, kernel, process: { ...proc, thpEnabled: true } }).get('thp');
