@@ -16,6 +16,7 @@ import { freePort } from '../helpers/redis-server.ts';
 import { canWrite, withSysctl } from '../helpers/host-state.ts';
 import { PLUGIN, assertBuilt } from '../helpers/plugin.ts';
 import { parseProtocol, displayValue } from '../helpers/protocol.ts';
+import { parseBracketChoice } from '../../src/host/parse.ts';
 
 const THP = '/sys/kernel/mm/transparent_hugepage';
 const PMD_SIZE = `${THP}/hugepages-2048kB/enabled`;
@@ -31,7 +32,7 @@ function skipReason(): string | undefined {
 function otherSizesSkip(): string | undefined {
   for (const name of readdirSync(THP)) {
     if (!/^hugepages-\d+kB$/.test(name) || name === 'hugepages-2048kB' || !existsSync(`${THP}/${name}/enabled`)) continue;
-    const mode = /\[(\w+)\]/.exec(readFileSync(`${THP}/${name}/enabled`, 'utf8'))?.[1];
+    const mode = parseBracketChoice(readFileSync(`${THP}/${name}/enabled`, 'utf8'));
     if (mode !== 'never') return `${THP}/${name}/enabled is ${mode} on this host, not never`;
   }
   return undefined;
