@@ -27,6 +27,8 @@ import { CounterWindow } from '../analysis/counter-window.ts';
 
 /** The host charts carry no labels (signature ''). */
 const NO_LABELS: readonly ChartLabel[] = [];
+/** A job without a snapshot this iteration: every chart a gap. */
+const NO_VALUES: ReadonlyMap<string, ChartValues> = new Map();
 
 export interface CollectorOptions {
   hostFs: HostFs;
@@ -188,20 +190,14 @@ export class Collector {
         for (const chart of charts) out += this.emitter.define(type, chart, 'redis', made.labels, made.signature);
         this.definedWith.set(job, { charts, labels: made });
       }
-      const values = snapshot ? instanceValues(snapshot) : new Map<string, ChartValues>();
-      // Joined per job: `out +=` chart after chart would leave a tree of small strings per job
-      // alive until the write, which V8's young-generation collections copy and promote each time
-      // they come during the render (at 100 jobs, 11% more CPU and 1-2 MiB more RSS, side by side).
-      const blocks: string[] = [];
-      for (const chart of charts) blocks.push(this.emitter.data(type, chart, values.get(chart.id) ?? {}, nowUs));
-      out += blocks.join('');
+      // Joined per job (dataOf): `out +=` chart after chart would leave a tree of small strings per
+      // job alive until the write, which V8's young-generation collections copy and promote each
+      // time they come during the render (at 100 jobs, 11% more CPU and 1-2 MiB more RSS, side by side).
+      out += this.emitter.dataOf(type, charts, snapshot ? instanceValues(snapshot) : NO_VALUES, nowUs);
     }
     if (anyLocal && this.kernel) {
-      const values = hostValues(this.kernel);
-      for (const chart of HOST_CHARTS) {
-        out += this.emitter.define(HOST_CHART_TYPE, chart, 'host', NO_LABELS, '');
-        out += this.emitter.data(HOST_CHART_TYPE, chart, values.get(chart.id) ?? {}, nowUs);
-      }
+      for (const chart of HOST_CHARTS) out += this.emitter.define(HOST_CHART_TYPE, chart, 'host', NO_LABELS, '');
+      out += this.emitter.dataOf(HOST_CHART_TYPE, HOST_CHARTS, hostValues(this.kernel), nowUs);
     }
     return out;
   }

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { GO_D_REDIS_CONTEXTS, HOST_CHARTS, INSTANCE_CHARTS, REQUIRED_CONTEXTS, instanceChartType, sanitizeJobName, type ChartDef } from '../../charts/catalog.ts';
-import { chartData, chartDefinition, dataBlock, quote, toCollected } from '../../src/protocol/writer.ts';
+import { chartData, chartDefinition, dataBlock, dataLayout, quote, toCollected } from '../../src/protocol/writer.ts';
 import { ProtocolEmitter } from '../../src/protocol/emitter.ts';
 import { parseProtocol, displayValue } from '../helpers/protocol.ts';
 
@@ -84,7 +84,7 @@ describe('data blocks', () => {
     const samples = [0, -0, 1, -1, 7.5, -7.5, 0.4999, 2 ** 53, 2 ** 62, 2 ** 62 + 2 ** 12, -(2 ** 63), 1e300, NaN, Infinity, -Infinity, undefined, 123456789012];
     for (const value of samples) {
       const values = { plain: value, scaled: value, multiplied: value };
-      const lines = dataBlock('BEGIN t.c', chart, values, 1_000_000).split('\n');
+      const lines = dataBlock('BEGIN t.c', dataLayout(chart), values, 1_000_000).split('\n');
       assert.deepEqual(lines, ['BEGIN t.c 1000000', ...chart.dimensions.map((dim) => `SET '${dim.id}' = ${toCollected(value, dim)}`), 'END', ''], String(value));
     }
   });
