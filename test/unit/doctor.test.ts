@@ -121,6 +121,17 @@ describe('doctor', () => {
     assert.match(off.summary, /"never"/);
   });
 
+  it('says what a write to a shared huge page copies on this kernel: all 2 MiB before 5.8, 4 KiB from 5.8 on', () => {
+    const thpSummary = (k: Partial<KernelFacts>) => find(diagnose(input({ k: { thpEnabled: 'always', ...k }, p: { thpEnabled: true, anonHugePages: 1 * GiB } })), 'thp')!.summary;
+    assert.match(thpSummary({ kernelRelease: '4.19.0-27-amd64' }), /this kernel \(4\.19, before 5\.8\) a write to a huge page shared with the fork child copies all 2 MiB/);
+    assert.match(thpSummary({ kernelRelease: '5.4.0-150-generic' }), /copies all 2 MiB/);
+    assert.match(thpSummary({ kernelRelease: '5.8.0' }), /this kernel \(5\.8\) a write to a huge page shared with the fork child splits it and copies 4 KiB/);
+    assert.match(thpSummary({ kernelRelease: '6.1.0', kernelVersion: [6, 1] }), /this kernel \(6\.1\)[^.]*copies 4 KiB/);
+    assert.doesNotMatch(thpSummary({ kernelRelease: '6.1.0' }), /copies all 2 MiB/);
+    assert.match(thpSummary({ kernelRelease: undefined }), /before kernel 5\.8 [^;]*2 MiB[^;]*; from 5\.8 on [^.]*4 KiB/, 'an unknown kernel gets both');
+    assert.match(thpSummary({ kernelRelease: '6.1.0' }), /Redis warns about it in its log/);
+  });
+
   it('does not count the few MB of huge pages mapped before Redis opts out', () => {
     const d = diagnose(input({ k: { thpEnabled: 'always' }, p: { thpEnabled: false, anonHugePages: 4 * MiB } }));
     assert.equal(find(d, 'thp')?.verdict, 'ok');
