@@ -8,9 +8,9 @@
  * while the child saves, Redis's main process overwrites 300 keys spread over the keyspace: every
  * huge page of the heap gets a write. The child's COW (`rdb_last_cow_size`) is then about the whole
  * heap where the kernel copies huge pages, and a few MB where it splits them (Redis's main process
- * then also holds fewer huge pages: seen on 6.18, a COW of 2.4 MB for 300 writes over 50 MB of huge
- * pages, and the main process's huge pages 50 MB -> 2 MB). The THP mode is set for the few seconds of the run and put back
- * by scripts/with-sysctl.sh.
+ * then also holds fewer huge pages). Seen on 6.18: a COW of 2.4 MB for 300 writes over 50 MB of huge
+ * pages, and the main process's huge pages down from 50 MB to 2 MB. The THP mode is set for the few
+ * seconds of the run and put back by scripts/with-sysctl.sh.
  */
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
