@@ -287,7 +287,9 @@ export function diagnose(input: DoctorInput): Diagnosis {
           ? `The latest fork took ${ms.toFixed(1)} ms${perGb !== undefined ? ` (${perGb.toFixed(1)} ms per GiB of RSS)` : ''}.`
           : `The latest fork took ${ms.toFixed(1)} ms${perGb !== undefined ? ` (${perGb.toFixed(0)} ms per GiB)` : ''}: Redis stops serving for that long at every save. Typical is 10–20 ms per GiB on bare metal.`,
       evidence: [`latest_fork_usec = ${forkUsec}`, ...(rss !== undefined ? [`used_memory_rss = ${mib(rss)}`] : []), ...(counts && (counts[0] < 7) ? ['Redis < 7.0 also counts failed forks here'] : [])],
-      remedy: verdict === 'ok' ? [] : ['disable transparent huge pages (see the THP finding)', 'use smaller instances (fork time grows with the page tables), or a host/VM type with fast fork (avoid Xen PV)'],
+      // Not "disable THP": a heap in huge pages has 512 times fewer page-table entries to copy, and
+      // forks faster (test/integration/thp-cow.test.ts); huge pages cost at the writes after the fork.
+      remedy: verdict === 'ok' ? [] : ['use smaller instances (fork time grows with the page tables, 10–20 ms per GiB of RSS on bare metal)', 'or a host/VM type with fast fork (avoid Xen PV)'],
     });
   }
   const usedMemory = info.usedMemory;
