@@ -28,7 +28,7 @@ import { CounterWindow } from '../analysis/counter-window.ts';
 /** The host charts carry no labels (signature ''). */
 const NO_LABELS: readonly ChartLabel[] = [];
 /** A job without a snapshot this iteration: every chart a gap. */
-const NO_VALUES: ReadonlyMap<string, ChartValues> = new Map();
+const NO_SNAPSHOT_VALUES: ReadonlyMap<string, ChartValues> = new Map();
 
 export interface CollectorOptions {
   hostFs: HostFs;
@@ -193,7 +193,7 @@ export class Collector {
       // Joined per job (dataOf): `out +=` chart after chart would leave a tree of small strings per
       // job alive until the write, which V8's young-generation collections copy and promote each
       // time they come during the render (at 100 jobs, 11% more CPU and 1-2 MiB more RSS, side by side).
-      out += this.emitter.dataOf(type, charts, snapshot ? instanceValues(snapshot) : NO_VALUES, nowUs);
+      out += this.emitter.dataOf(type, charts, snapshot ? instanceValues(snapshot) : NO_SNAPSHOT_VALUES, nowUs);
     }
     if (anyLocal && this.kernel) {
       for (const chart of HOST_CHARTS) out += this.emitter.define(HOST_CHART_TYPE, chart, 'host', NO_LABELS, '');
