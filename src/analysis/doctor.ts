@@ -413,7 +413,7 @@ export function thpCowCost(kernelVersion: readonly [number, number] | undefined)
   const [major, minor] = kernelVersion;
   const release = `${major}.${minor}`;
   return major > 5 || (major === 5 && minor >= 8)
-    ? `on this kernel (${release}) a write to a huge page shared with the fork child splits it and copies 4 KiB (and a page table), not 2 MiB, so COW grows little; huge pages still cost allocation and compaction stalls (see defrag) and memory in partly used huge pages`
+    ? `on this kernel (${release}) a write to a huge page shared with the fork child splits it and copies 4 KiB (and a page table), not 2 MiB, so COW grows little; what remains is memory held in partly used huge pages and, where defrag asks for it, page faults that wait for compaction`
     : `on this kernel (${release}, before 5.8) a write to a huge page shared with the fork child copies all 2 MiB of it: COW grows, and latency with it`;
 }
 
