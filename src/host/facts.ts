@@ -57,8 +57,8 @@ export function anonymousThpMode(topLevel: string | undefined, sizes: readonly T
   if (sizes === undefined || sizes.length === 0) return topLevel;
   let madvise = false;
   let unknown = false;
-  for (const size of sizes) {
-    const mode = size.mode === 'inherit' ? topLevel : size.mode;
+  for (let i = 0; i < sizes.length; i++) {
+    const mode = sizes[i]!.mode === 'inherit' ? topLevel : sizes[i]!.mode;
     if (mode === 'always') return 'always';
     if (mode === 'madvise') madvise = true;
     else if (mode !== 'never') unknown = true;
@@ -66,9 +66,16 @@ export function anonymousThpMode(topLevel: string | undefined, sizes: readonly T
   return unknown ? undefined : madvise ? 'madvise' : 'never';
 }
 
+/** The last answer of `anonymousThp`: asked three times an iteration, of the same per-size modes for a minute. */
+let lastAnonymousThp: { topLevel: string | undefined; sizes: readonly ThpSizeMode[] | undefined; mode: string | undefined } | undefined;
+
 /** The mode anonymous memory (Redis's heap) gets on this host: the per-size rule where the kernel has it. */
 export function anonymousThp(kernel: KernelFacts): string | undefined {
-  return anonymousThpMode(kernel.thpEnabled, kernel.thpSizes);
+  const last = lastAnonymousThp;
+  if (last !== undefined && last.sizes === kernel.thpSizes && last.topLevel === kernel.thpEnabled) return last.mode;
+  const mode = anonymousThpMode(kernel.thpEnabled, kernel.thpSizes);
+  lastAnonymousThp = { topLevel: kernel.thpEnabled, sizes: kernel.thpSizes, mode };
+  return mode;
 }
 
 export interface CgroupFacts {

@@ -289,6 +289,18 @@ describe('readers on a host tree captured from a real Redis 7.0 (mode 0, jemallo
     assert.equal(anonymousThp({ ...readKernelFacts(new HostFs(TREE)), thpEnabled: 'always', thpSizes: undefined }), 'always');
   });
 
+  it('answers anew when the top level or the per-size modes change, though it keeps its last answer', () => {
+    const base = readKernelFacts(new HostFs(TREE));
+    const held = [{ sizeKb: 64, mode: 'never' }, { sizeKb: 2048, mode: 'inherit' }];
+    assert.equal(anonymousThp({ ...base, thpEnabled: 'never', thpSizes: held }), 'never');
+    assert.equal(anonymousThp({ ...base, thpEnabled: 'never', thpSizes: held }), 'never', 'asked again: the same');
+    assert.equal(anonymousThp({ ...base, thpEnabled: 'always', thpSizes: held }), 'always', 'the top level changed, the same size list');
+    held[1]!.mode = 'never';
+    const fresh = held.map((size) => ({ ...size }));
+    assert.equal(anonymousThp({ ...base, thpEnabled: 'always', thpSizes: fresh }), 'never', 'a new size list (as read each minute)');
+    assert.equal(anonymousThp({ ...base, thpEnabled: 'always', thpSizes: undefined }), 'always', 'a kernel without per-size files');
+  });
+
   it('tells when huge pages can grow in place: host always and no opt-out, or madvise for a process that has some', () => {
     assert.equal(hugePagesMayGrow('always', true, 0), true);
     assert.equal(hugePagesMayGrow('always', undefined, 0), true, 'a kernel without THP_enabled: no opt-out known');
