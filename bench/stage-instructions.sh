@@ -11,7 +11,7 @@ a=${2:-200}
 b=${3:-2200}
 command -v valgrind >/dev/null || { echo "valgrind is needed (apt-get install valgrind)" >&2; exit 1; }
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 npx esbuild bench/stages.ts --bundle --platform=node --format=esm --target=node18 --minify-whitespace --log-level=error \
   --outfile="$work/stages.mjs" --banner:js="import { createRequire } from 'module'; const require = createRequire(import.meta.url);"
 flags=$(node -e "import('./scripts/node-flags.mjs').then((m) => console.log(m.NODE_FLAGS))")
@@ -22,4 +22,5 @@ count() {
 }
 x=$(count "$a")
 y=$(count "$b")
+[ -n "${KEEP:-}" ] && echo "callgrind files in $work" >&2
 echo "$stage: $(( (y - x) / (b - a) )) instructions per call"
