@@ -289,7 +289,7 @@ export function diagnose(input: DoctorInput): Diagnosis {
       evidence: [`latest_fork_usec = ${forkUsec}`, ...(rss !== undefined ? [`used_memory_rss = ${mib(rss)}`] : []), ...(counts && (counts[0] < 7) ? ['Redis < 7.0 also counts failed forks here'] : [])],
       // Not "disable THP": a heap in huge pages has 512 times fewer page-table entries to copy, and
       // forks faster (test/integration/thp-cow.test.ts); huge pages cost at the writes after the fork.
-      remedy: verdict === 'ok' ? [] : ['use smaller instances (fork time grows with the page tables, 10–20 ms per GiB of RSS on bare metal)', 'or a host/VM type with fast fork (avoid Xen PV)'],
+      remedy: verdict === 'ok' ? [] : ['use smaller instances (fork time grows with the page tables, 10–20 ms per GiB of RSS on bare metal)', 'a host or VM type with a fast fork (not Xen PV)'],
     });
   }
   const usedMemory = info.usedMemory;
