@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Instructions per call of one stage of bench/stages.ts, counted by callgrind (user space, repeatable
-# to about ±0.5% whatever else the machine does): the stage run A and B times after the same start,
+# Instructions per call of one stage of bench/stages.ts, counted by callgrind (user space; from run to
+# run within about 1% for most stages, 5% for the chart text, whatever else the machine does): the
+# stage run A and B times after the same start,
 # the difference divided by B - A. The harness is bundled first, as the plugin is, and run with the
 # plugin's own V8 flags.
 #   bash bench/stage-instructions.sh STAGE [A B]     e.g. bash bench/stage-instructions.sh render
