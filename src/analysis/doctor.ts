@@ -10,7 +10,7 @@ import { failureMasked, savePointsSet, writesRefused } from './persistence.ts';
 import { THRESHOLDS } from './thresholds.ts';
 import { thpReachesProcess } from './thp.ts';
 import { engineForks, versionMajorMinor } from '../redis/info.ts';
-import { parseKernelRelease } from '../host/parse.ts';
+import { kernelAtLeast, parseKernelRelease } from '../host/parse.ts';
 import { describeContainer, shortContainerId, type ContainerIdentity } from '../host/container.ts';
 import { saveNeeds } from './save-fit.ts';
 
@@ -410,9 +410,8 @@ export function thpCowCost(kernelVersion: readonly [number, number] | undefined)
   if (kernelVersion === undefined) {
     return 'before kernel 5.8 a write to a huge page shared with the fork child copies all 2 MiB of it (COW grows, and latency with it); from 5.8 on the kernel splits the huge page and copies 4 KiB';
   }
-  const [major, minor] = kernelVersion;
-  const release = `${major}.${minor}`;
-  return major > 5 || (major === 5 && minor >= 8)
+  const release = kernelVersion.join('.');
+  return kernelAtLeast(kernelVersion, 5, 8)
     ? `on this kernel (${release}) a write to a huge page shared with the fork child splits it and copies 4 KiB (and a page table), not 2 MiB, so COW grows little; what remains is memory held in partly used huge pages and, where defrag asks for it, page faults that wait for compaction`
     : `on this kernel (${release}, before 5.8) a write to a huge page shared with the fork child copies all 2 MiB of it: COW grows, and latency with it`;
 }

@@ -12,7 +12,7 @@
  *    process without CAP_SYS_ADMIN and less min(total_vm / 32, user_reserve_kbytes).
  */
 import { dataAndStack, type KernelFacts, type ProcessFacts } from '../host/facts.ts';
-import { parseKernelRelease } from '../host/parse.ts';
+import { kernelAtLeast, parseKernelRelease } from '../host/parse.ts';
 
 export type ForkRule = 'always' | 'heuristic' | 'heuristic-legacy' | 'strict';
 
@@ -143,7 +143,7 @@ export function predictFork(input: ForkModelInput): ForkVerdict {
   }
 
   const release = input.kernelVersion ?? parseKernelRelease(input.kernelRelease);
-  const modern = release === undefined || release[0] > 5 || (release[0] === 5 && release[1] >= 2);
+  const modern = release === undefined || kernelAtLeast(release, 5, 2);
   if (modern) {
     const room = input.memTotal + input.swapTotal;
     const allowed = input.largestMappingBytes <= room;

@@ -316,6 +316,11 @@ export function parseKernelRelease(text: string | undefined): [number, number] |
   return match ? [Number(match[1]), Number(match[2])] : undefined;
 }
 
+/** Whether a kernel of `version` (major, minor) is `major.minor` or later. */
+export function kernelAtLeast(version: readonly [number, number], major: number, minor: number): boolean {
+  return version[0] > major || (version[0] === major && version[1] >= minor);
+}
+
 /** A kernel CPU list (`0-3,8-11`, `0`) -> how many CPUs it names. */
 export function parseCpuCount(text: string | undefined): number | undefined {
   const trimmed = text?.trim();

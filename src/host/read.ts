@@ -10,6 +10,7 @@ import {
   parseBracketChoice,
   parseCpuCount,
   parseKernelRelease,
+  kernelAtLeast,
   parseZoneinfoTotalReserve,
   parseInteger,
   pickMeminfo,
@@ -286,7 +287,7 @@ export function readTotalReserveBytes(fs: HostFs, kernelVersion: [number, number
 
 /** Kernels before 5.2 decide a fork under mode 0 by the old guess (see kernel-model.ts). */
 function kernelBefore52(version: [number, number] | undefined): boolean {
-  return version !== undefined && (version[0] < 5 || (version[0] === 5 && version[1] < 2));
+  return version !== undefined && !kernelAtLeast(version, 5, 2);
 }
 
 export function readPresentCpus(fs: HostFs): number | undefined {

@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { freePort, startRedis, waitForBgsave, type RedisServer } from '../helpers/redis-server.ts';
 import { canWrite, withSysctl } from '../helpers/host-state.ts';
 import { PLUGIN, assertBuilt } from '../helpers/plugin.ts';
-import { parseKernelRelease } from '../../src/host/parse.ts';
+import { kernelAtLeast, parseKernelRelease } from '../../src/host/parse.ts';
 
 const THP = '/sys/kernel/mm/transparent_hugepage';
 const PMD_SIZE = `${THP}/hugepages-2048kB/enabled`;
@@ -81,7 +81,7 @@ describe('copy-on-write of huge pages on the real kernel', () => {
 
     const version = parseKernelRelease(readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim());
     assert.ok(version, 'the kernel release is known');
-    const splits = version[0] > 5 || (version[0] === 5 && version[1] >= 8);
+    const splits = kernelAtLeast(version, 5, 8);
     const report = JSON.parse(readFileSync(join(dir, 'doctor.json'), 'utf8')) as { instances: { findings: { check: string; summary: string }[] }[] };
     const thp = report.instances[0]?.findings.find((f) => f.check === 'thp');
     assert.ok(thp, 'the doctor has a THP finding');
