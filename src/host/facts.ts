@@ -58,7 +58,8 @@ export function anonymousThpMode(topLevel: string | undefined, sizes: readonly T
   let madvise = false;
   let unknown = false;
   for (let i = 0; i < sizes.length; i++) {
-    const mode = sizes[i]!.mode === 'inherit' ? topLevel : sizes[i]!.mode;
+    const own = sizes[i]!.mode;
+    const mode = own === 'inherit' ? topLevel : own;
     if (mode === 'always') return 'always';
     if (mode === 'madvise') madvise = true;
     else if (mode !== 'never') unknown = true;
