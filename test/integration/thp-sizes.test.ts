@@ -9,14 +9,14 @@
  */
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../helpers/redis-server.ts';
 import { canWrite, withSysctl } from '../helpers/host-state.ts';
 import { PLUGIN, assertBuilt } from '../helpers/plugin.ts';
 import { parseProtocol, displayValue } from '../helpers/protocol.ts';
-import { parseBracketChoice } from '../../src/host/parse.ts';
+import { HostFs, readThpSizeModes } from '../../src/host/read.ts';
 
 const THP = '/sys/kernel/mm/transparent_hugepage';
 const PMD_SIZE = `${THP}/hugepages-2048kB/enabled`;
@@ -30,12 +30,8 @@ function skipReason(): string | undefined {
 
 /** The second case needs the sizes other than 2048 kB at `never`, as the kernel sets them by default. */
 function otherSizesSkip(): string | undefined {
-  for (const name of readdirSync(THP)) {
-    if (!/^hugepages-\d+kB$/.test(name) || name === 'hugepages-2048kB' || !existsSync(`${THP}/${name}/enabled`)) continue;
-    const mode = parseBracketChoice(readFileSync(`${THP}/${name}/enabled`, 'utf8'));
-    if (mode !== 'never') return `${THP}/${name}/enabled is ${mode} on this host, not never`;
-  }
-  return undefined;
+  const other = readThpSizeModes(new HostFs())?.find((size) => size.sizeKb !== 2048 && size.mode !== 'never');
+  return other && `${THP}/hugepages-${other.sizeKb}kB/enabled is ${other.mode} on this host, not never`;
 }
 
 describe('per-size THP on the real kernel', () => {
