@@ -3,7 +3,7 @@
  * remedy. Pure: it reads one instance snapshot and says what it means, in plain words.
  */
 import type { InstanceSnapshot } from '../model/instance.ts';
-import { anonymousThp, type ProcessFacts, type ThpSizeMode } from '../host/facts.ts';
+import { anonymousThp, type KernelFacts, type ProcessFacts, type ThpSizeMode } from '../host/facts.ts';
 import { applicableLimit } from './metrics.ts';
 import { chargeNow, forkModelInput, mib, predictFork, type ForkVerdict } from './kernel-model.ts';
 import { failureMasked, savePointsSet, writesRefused } from './persistence.ts';
@@ -306,7 +306,10 @@ export function diagnose(input: DoctorInput): Diagnosis {
           ? `The last save copied ${mib(cow)}, ${pct(share)} of used memory: writes during saves double pages fast; the next save needs that much free memory again.`
           : `The last save copied ${mib(cow)} (${pct(share)} of used memory).`,
       evidence: [`rdb_last_cow_size = ${info.rdbLastCowSize ?? '?'}`, `aof_last_cow_size = ${info.aofLastCowSize ?? '?'}`, `used_memory = ${usedMemory}`],
-      remedy: share > THRESHOLDS.cowRatioWarnPercent ? ['save when writes are low (adjust `save` points), disable THP, and keep free memory ≥ the COW size'] : [],
+      remedy:
+        share > THRESHOLDS.cowRatioWarnPercent
+          ? [`save when writes are low (adjust \`save\` points)${thpInflatesCow(kernel, proc, rss) ? ', disable THP (see the THP finding)' : ''}, and keep free memory ≥ the COW size`]
+          : [],
     });
   }
 
@@ -378,7 +381,7 @@ export function diagnose(input: DoctorInput): Diagnosis {
       title: 'Transparent huge pages',
       verdict: reachable ? 'warning' : 'ok',
       summary: reachable
-        ? `Transparent huge pages reach this Redis: ${thpCowCost(kernel.kernelVersion ?? parseKernelRelease(kernel.kernelRelease))}. ` +
+        ? `Transparent huge pages reach this Redis: ${thpCowCost(kernelVersionOf(kernel))}. ` +
           (kernel.thpEnabled === 'always' ? 'Redis warns about it in its log.' : 'Redis does not warn about it: it checks only the top-level mode.')
         : hostAlways
           ? 'Host THP is "always" but this Redis opted out (THP_enabled: 0, disable-thp yes).'
@@ -414,6 +417,21 @@ export function thpCowCost(kernelVersion: readonly [number, number] | undefined)
   return kernelAtLeast(kernelVersion, 5, 8)
     ? `on this kernel (${release}) a write to a huge page shared with the fork child splits it and copies 4 KiB (and a page table), not 2 MiB, so COW grows little; what remains is memory held in partly used huge pages and, where defrag asks for it, page faults that wait for compaction`
     : `on this kernel (${release}, before 5.8) a write to a huge page shared with the fork child copies all 2 MiB of it: COW grows, and latency with it`;
+}
+
+/**
+ * Whether huge pages may be what makes this Redis's COW large: they reach it, on a kernel before 5.8
+ * (or one not known), where a write to a shared huge page copies all of it (see `thpCowCost`).
+ */
+function thpInflatesCow(kernel: KernelFacts | undefined, proc: ProcessFacts | undefined, rss: number | undefined): boolean {
+  if (kernel === undefined || proc === undefined || thpReachesProcess(kernel, proc, rss) !== true) return false;
+  const version = kernelVersionOf(kernel);
+  return version === undefined || !kernelAtLeast(version, 5, 8);
+}
+
+/** The kernel's major.minor, as read or from its release string. */
+function kernelVersionOf(kernel: KernelFacts): [number, number] | undefined {
+  return kernel.kernelVersion ?? parseKernelRelease(kernel.kernelRelease);
 }
 
 /**

@@ -132,6 +132,21 @@ describe('doctor', () => {
     assert.match(thpSummary({ kernelRelease: '6.1.0' }), /Redis warns about it in its log/);
   });
 
+  it('names THP among the remedies for a large COW only where huge pages reach Redis on a kernel before 5.8', () => {
+    const cowRemedy = (k: Partial<KernelFacts>, p: Partial<ProcessFacts>) => {
+      const info = parseRedisInfo(failedInfo.replace(`rdb_last_cow_size:${100 * MiB}`, `rdb_last_cow_size:${1536 * MiB}`));
+      const d = diagnose(input({ k, p, snapshot: { ...input({ k, p }).snapshot, info } }));
+      assert.equal(find(d, 'cow_ratio')?.verdict, 'warning');
+      return find(d, 'cow_ratio')!.remedy.join(' ');
+    };
+    const reaching = { thpEnabled: true, anonHugePages: 1 * GiB };
+    assert.match(cowRemedy({ thpEnabled: 'always', kernelRelease: '4.19.0' }, reaching), /disable THP/);
+    assert.match(cowRemedy({ thpEnabled: 'always', kernelRelease: undefined }, reaching), /disable THP/, 'an unknown kernel may copy whole huge pages');
+    assert.doesNotMatch(cowRemedy({ thpEnabled: 'always', kernelRelease: '6.1.0' }, reaching), /THP/, 'from 5.8 on a write copies 4 KiB');
+    assert.doesNotMatch(cowRemedy({ thpEnabled: 'madvise', kernelRelease: '4.19.0' }, { thpEnabled: true, anonHugePages: 0 }), /THP/, 'THP does not reach Redis');
+    assert.match(cowRemedy({ thpEnabled: 'madvise', kernelRelease: '4.19.0' }, { thpEnabled: true, anonHugePages: 0 }), /save when writes are low/);
+  });
+
   it('does not count the few MB of huge pages mapped before Redis opts out', () => {
     const d = diagnose(input({ k: { thpEnabled: 'always' }, p: { thpEnabled: false, anonHugePages: 4 * MiB } }));
     assert.equal(find(d, 'thp')?.verdict, 'ok');
