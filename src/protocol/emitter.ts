@@ -72,10 +72,6 @@ export class ProtocolEmitter {
     return out;
   }
 
-  data(type: string, chart: ChartDef, values: ChartValues, nowUs: number): string {
-    return this.block(this.state(type, chart), values, nowUs);
-  }
-
   /**
    * The data blocks of `charts` under `type`, each chart's values found in `values` by its id (a
    * chart without any: every dimension a gap). This runs for every job every second: the charts'

@@ -52,8 +52,10 @@ describe('protocol writer', () => {
   });
   it('sends BEGIN without microseconds first, then the time since the previous BEGIN', () => {
     const emitter = new ProtocolEmitter(1);
-    const first = emitter.define('t', chart, 'redis', []) + emitter.data('t', chart, { latest_fork: 1 }, 1_000_000);
-    const second = emitter.data('t', chart, { latest_fork: 1 }, 2_000_500);
+    const charts = [chart];
+    const values = new Map([[chart.id, { latest_fork: 1 }]]);
+    const first = emitter.define('t', chart, 'redis', []) + emitter.dataOf('t', charts, values, 1_000_000);
+    const second = emitter.dataOf('t', charts, values, 2_000_500);
     assert.match(first, /^BEGIN t\.fork_duration$/m);
     assert.match(second, /^BEGIN t\.fork_duration 1000500$/m);
     assert.equal(emitter.define('t', chart, 'redis', []), '', 'defined once');
