@@ -40,9 +40,10 @@ export interface ChartDef {
 /**
  * `nothing`: always (the state chart). `info`: once Redis answered INFO. `host`: a Redis on this
  * host (its kernel facts apply even when its process is unknown, e.g. a unix socket). `process`:
- * its process on this host is identified.
+ * its process on this host is identified. `pids`: that process is in a pids cgroup below the root,
+ * where a pids limit can apply (not a bare host's root cgroup, whose chart would stay empty).
  */
-export type ChartNeeds = 'nothing' | 'info' | 'host' | 'process';
+export type ChartNeeds = 'nothing' | 'info' | 'host' | 'process' | 'pids';
 
 /** What is known of an instance when its charts are chosen. */
 export interface InstanceKnowledge {
@@ -50,6 +51,7 @@ export interface InstanceKnowledge {
   engineForks: boolean;
   local: boolean;
   hasProcess: boolean;
+  inPidsCgroup: boolean;
 }
 
 /** The rule that decides which charts an instance gets: data here, not code in the collector. */
@@ -59,6 +61,7 @@ export function chartApplies(chart: ChartDef, known: InstanceKnowledge): boolean
   if (chart.forkData && !known.engineForks) return false;
   if (chart.needs === 'host') return known.local;
   if (chart.needs === 'process') return known.local && known.hasProcess;
+  if (chart.needs === 'pids') return known.local && known.hasProcess && known.inPidsCgroup;
   return true;
 }
 
@@ -210,6 +213,17 @@ const INSTANCE_CATALOG = [
     dimensions: [{ id: 'headroom', divisor: 100 }, { id: 'refused' }, { id: 'borderline' }],
     forkData: true,
     needs: 'process',
+  },
+  {
+    id: 'tasks',
+    context: 'redis.fork_tasks',
+    title: 'Tasks against the pids limit a fork must stay under (the tightest cgroup on the path), and tasks it refused in the last 10 minutes',
+    units: 'tasks',
+    family: 'kernel',
+    type: 'line',
+    priority: PRIORITY_BASE + 33,
+    dimensions: [{ id: 'tasks' }, { id: 'limit' }, { id: 'refused' }],
+    needs: 'pids',
   },
   {
     id: 'overcommit',

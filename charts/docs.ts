@@ -9,8 +9,8 @@ export function chartTable(): string {
   const lines = ['| chart | context | units | dimensions | title |', '| --- | --- | --- | --- | --- |'];
   for (const { c, type } of rows) {
     const dims = c.dimensions.map((d) => d.name ?? d.id).join(', ');
-    const local = c.needs === 'host' || c.needs === 'process';
-    const notes = [local && type !== HOST_CHART_TYPE ? 'local Redis only' : '', c.forkData ? 'not for Dragonfly' : ''].filter(Boolean).join('; ');
+    const local = c.needs === 'host' || c.needs === 'process' || c.needs === 'pids';
+    const notes = [local && type !== HOST_CHART_TYPE ? 'local Redis only' : '', c.needs === 'pids' ? 'in a pids cgroup below the root' : '', c.forkData ? 'not for Dragonfly' : ''].filter(Boolean).join('; ');
     lines.push(`| \`${type}.${c.id}\` | \`${c.context}\` | ${c.units} | ${dims} | ${c.title}${notes ? ` (${notes})` : ''} |`);
   }
   return `${lines.join('\n')}\n`;

@@ -129,7 +129,7 @@ export function diagnose(input: DoctorInput): Diagnosis {
       check: 'last_bgsave',
       title: 'Last background save',
       verdict: 'critical',
-      summary: 'The last RDB background save failed. Redis logs the reason ("Can\'t save in background: fork: Cannot allocate memory", "Background saving terminated by signal 9", or a write error).',
+      summary: 'The last RDB background save failed. Redis logs the reason ("Can\'t save in background: fork: Cannot allocate memory", "fork: Resource temporarily unavailable", "Background saving terminated by signal 9", or a write error).',
       evidence: ['rdb_last_bgsave_status = err', ...(info.rdbChangesSinceLastSave !== undefined ? [`rdb_changes_since_last_save = ${info.rdbChangesSinceLastSave}`] : [])],
       remedy: ['fix the cause named by the other findings, then: redis-cli BGSAVE', 'redis-cli INFO persistence   # rdb_last_bgsave_status should read ok'],
     });
@@ -366,6 +366,8 @@ export function diagnose(input: DoctorInput): Diagnosis {
   if (fit) add(fit);
   const oom = oomFinding(input);
   if (oom) add(oom);
+  const tasks = taskLimitFinding(input);
+  if (tasks) add(tasks);
 
   // --- transparent huge pages ---------------------------------------------------------------
   const hostThp = kernel && anonymousThp(kernel);
@@ -564,6 +566,72 @@ function saveFitFinding(input: DoctorInput, rss: number | undefined, limit: Retu
           ],
   };
 }
+
+const PIDS_KNOB: Record<string, string> = {
+  docker: 'docker update --pids-limit',
+  podman: 'podman update --pids-limit',
+};
+
+/**
+ * The pids limit on Redis's cgroup path: a fork needs one task of room at every level, and the
+ * kernel refuses it with EAGAIN where there is none. Said only where a limit applies or refused.
+ */
+function taskLimitFinding(input: DoctorInput): Finding | undefined {
+  const facts = input.snapshot.process?.tasks;
+  if (facts === undefined) return undefined;
+  const { limit, tasks, limitPath } = facts;
+  const recent = input.snapshot.recentRefusedTasks ?? 0;
+  const sinceCreated = facts.refused ?? 0;
+  if (limit === null && sinceCreated === 0) return undefined;
+  const room = limit === null || tasks === undefined ? undefined : limit - tasks;
+  const where = `${facts.mount}${limitPath === '/' ? '' : limitPath}`;
+  const saveFailed = input.snapshot.info?.rdbLastBgsaveOk === false || input.snapshot.info?.aofLastRewriteOk === false;
+  const refusedText = 'the kernel refuses a fork there with EAGAIN, which Redis logs as "Can\'t save in background: fork: Resource temporarily unavailable"; new threads fail too';
+  let verdict: Verdict;
+  let summary: string;
+  if (room !== undefined && room < 1) {
+    verdict = 'critical';
+    summary = `The pids limit of ${where} is reached: ${tasks} tasks of ${limit}. ${capitalize(refusedText)}.${saveFailed ? ' That is likely why the last save failed.' : ''}`;
+  } else if (recent > 0) {
+    verdict = 'critical';
+    summary = `The pids limit refused ${recent} task(s) (a fork or a new thread) in the last 10 minutes: ${refusedText}.${saveFailed ? ' That is likely why the last save failed.' : ''}`;
+  } else if (room !== undefined && limit !== null && room < (limit * THRESHOLDS.tasksRoomWarnPercent) / 100) {
+    verdict = 'warning';
+    summary = `Only ${room} task(s) of room are left under the pids limit of ${where} (${tasks} of ${limit}); at none, ${refusedText}.`;
+  } else if (sinceCreated > 0) {
+    verdict = 'warning';
+    summary = `The pids limit refused ${sinceCreated} task(s) since the cgroup was made (a fork or a new thread): at that moment ${refusedText}.${saveFailed ? ' If that was the last save, it is why it failed.' : ''}`;
+  } else {
+    verdict = 'ok';
+    summary = `A fork has room under the pids limit of ${where}: ${tasks ?? '?'} tasks of ${limit}.`;
+  }
+  const container = input.container;
+  const wanted = limit === null ? undefined : Math.max(limit * 2, (tasks ?? limit) + 64);
+  const knob =
+    wanted === undefined
+      ? 'find what took the tasks: ps -eLf | wc -l in the container, and Redis\'s own threads (io-threads)'
+      : container?.podUid !== undefined
+        ? `raise the pod's PID limit (the kubelet's podPidsLimit) to at least ${wanted}`
+        : container !== undefined && PIDS_KNOB[container.runtime] && container.id
+          ? `${PIDS_KNOB[container.runtime]} ${wanted} ${shortContainerId(container.id)}`
+          : limitPath.endsWith('.service') || limitPath.endsWith('.scope') || limitPath.endsWith('.slice')
+            ? `systemctl set-property ${limitPath.slice(limitPath.lastIndexOf('/') + 1)} TasksMax=${wanted}`
+            : `echo ${wanted} > ${where}/pids.max`;
+  return {
+    check: 'tasks_limit',
+    title: 'Room for a fork under the pids limit',
+    verdict,
+    summary,
+    evidence: [
+      ...(limit === null ? [`pids.max on the path of ${facts.mount}${facts.path} = max (none)`] : [`pids.max of ${where} = ${limit}`, `pids.current of ${where} = ${tasks ?? '?'}`]),
+      `pids.events max = ${facts.refused ?? '?'} (${facts.version === 1 ? 'counted in Redis\'s own cgroup' : 'counted in the cgroup whose limit refused'})`,
+      `tasks refused in the last 10 minutes = ${recent}`,
+    ],
+    remedy: verdict === 'ok' ? [] : [knob, 'every thread is a task: io-threads and the other processes of the container or pod count too'],
+  };
+}
+
+const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 
 /** OOM kills that concern this Redis, and which process they took: the save child or Redis itself. */
 function oomFinding(input: DoctorInput): Finding | undefined {

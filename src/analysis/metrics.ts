@@ -87,6 +87,8 @@ export function instanceValues(snapshot: InstanceSnapshot): Map<string, ChartVal
   if (kernel !== undefined) {
     put('overcommit', { overcommit_memory: kernel.overcommitMemory, rss_of_ram: percent(rss, ram) });
   }
+  const tasks = proc?.tasks;
+  if (tasks !== undefined && tasks.levels.length > 0) put('tasks', { tasks: tasks.tasks, limit: tasks.limit ?? undefined, refused: snapshot.recentRefusedTasks });
   if (kernel !== undefined && proc !== undefined) {
     const input = forkModelInput(kernel, proc);
     if (input) {

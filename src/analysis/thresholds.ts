@@ -10,6 +10,8 @@ export const THRESHOLDS = {
   /** The guide's rule: RSS above half of RAM without overcommit_memory=1. */
   overcommitRiskRssPercent: 50,
   commitHeadroomWarnPercent: 10,
+  /** Room for new tasks under the pids limit, as a share of that limit. */
+  tasksRoomWarnPercent: 10,
   memoryHeadroomWarnPercent: 80,
   memoryHeadroomCritPercent: 90,
   /** RSS + the expected copy-on-write of a save, as a share of the limit that applies. */

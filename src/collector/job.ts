@@ -77,6 +77,8 @@ export class InstanceJob {
   /** Fed every iteration while the process is known, even when Redis does not answer, so that
    *  a kill during an outage (the usual moment) is not taken into the baseline. */
   private readonly cgroupOomKills = new CounterWindow(OOM_WINDOW_MS);
+  /** Tasks the pids limit refused, in the same 10-minute window as the OOM kills. */
+  private readonly refusedTasks = new CounterWindow(OOM_WINDOW_MS);
   private readonly cowHistory = new CowHistory();
   private readonly hostFs: HostFs;
   private readonly logger: Logger;
@@ -198,6 +200,7 @@ export class InstanceJob {
       kernel: local ? kernel : undefined,
       process: this.processFacts,
       recentOomKills: this.recentOomKills(now, local, hostOomKillsRecent),
+      recentRefusedTasks: this.refusedTasks.push(now, this.processFacts?.tasks?.refused),
       cowEstimate: this.cowHistory.observe(info),
       restartedRecently: this.restartedAt !== undefined && now - this.restartedAt <= OOM_WINDOW_MS,
     };

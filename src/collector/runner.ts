@@ -202,7 +202,7 @@ export class Collector {
     return out;
   }
 
-  /** The catalog's rule (`chartApplies`) on what is known of this job now: four facts, 16 lists at most, each filtered once. */
+  /** The catalog's rule (`chartApplies`) on what is known of this job now: five facts, 32 lists at most, each filtered once. */
   private chartsFor(job: InstanceJob): ChartDef[] {
     const info = job.info;
     const known = {
@@ -210,8 +210,9 @@ export class Collector {
       engineForks: info !== undefined && engineForks(info.engine),
       local: job.locality?.locality === 'local',
       hasProcess: job.locality?.pid !== undefined,
+      inPidsCgroup: (job.lastSnapshot?.process?.tasks?.levels.length ?? 0) > 0,
     };
-    const key = (known.hasInfo ? 1 : 0) | (known.engineForks ? 2 : 0) | (known.local ? 4 : 0) | (known.hasProcess ? 8 : 0);
+    const key = (known.hasInfo ? 1 : 0) | (known.engineForks ? 2 : 0) | (known.local ? 4 : 0) | (known.hasProcess ? 8 : 0) | (known.inPidsCgroup ? 16 : 0);
     let charts = this.chartLists[key];
     if (charts === undefined) this.chartLists[key] = charts = INSTANCE_CHARTS.filter((chart) => chartApplies(chart, known));
     return charts;

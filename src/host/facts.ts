@@ -100,6 +100,34 @@ export interface CgroupFacts {
   oomKills: number | undefined;
 }
 
+/**
+ * The pids controller on the path of a process's cgroup. The kernel refuses a fork or a new thread
+ * (EAGAIN, which Redis logs as "fork: Resource temporarily unavailable") when one more task would
+ * take any cgroup on the path above its `pids.max`. Every thread of every process in a cgroup is a
+ * task: Redis's own threads, and the other processes of its container or pod.
+ */
+export interface TaskLimitFacts {
+  version: 1 | 2;
+  /** The process's own pids cgroup, and where its hierarchy is mounted. */
+  path: string;
+  mount: string;
+  /** When its membership was read (once a minute: processes are rarely moved). */
+  locatedAt?: number;
+  /** The cgroups on the path that have pids files, innermost first: not the root, and on v2 only where the controller is on. */
+  levels: readonly string[];
+  /** The cgroup with the least room under its limit (the process's own where none has one). */
+  limitPath: string;
+  /** Its `pids.max`; null: no limit on the path. */
+  limit: number | null;
+  /** Its `pids.current`. */
+  tasks: number | undefined;
+  /**
+   * `pids.events` max: forks and new threads a pids limit refused. The kernel counts them in the
+   * forking task's own cgroup on v1, and in the cgroup whose limit refused them on v2.
+   */
+  refused: number | undefined;
+}
+
 export interface ChargeEstimate {
   /** What a fork of this process would be charged by commit accounting. */
   bytes: number;
@@ -140,4 +168,6 @@ export interface ProcessFacts extends Omit<ProcessStatus, 'name' | 'nsPids' | 'p
   anonHugePages: number | undefined;
   charge: ChargeEstimate | undefined;
   cgroup: CgroupFacts | undefined;
+  /** Its pids cgroup (undefined: no pids controller seen for it). */
+  tasks?: TaskLimitFacts | undefined;
 }

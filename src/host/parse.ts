@@ -260,12 +260,15 @@ function kbField(line: string): number | undefined {
 export interface CgroupMembership {
   /** cgroup v1 memory controller path, if the process is in one. */
   v1MemoryPath: string | undefined;
+  /** cgroup v1 pids controller path: its hierarchy is separate from memory's and may differ. */
+  v1PidsPath?: string | undefined;
   /** cgroup v2 unified path (`0::/...`). */
   v2Path: string | undefined;
 }
 
 export function parseProcCgroup(text: string): CgroupMembership {
   let v1MemoryPath: string | undefined;
+  let v1PidsPath: string | undefined;
   let v2Path: string | undefined;
   for (const line of text.split('\n')) {
     const first = line.indexOf(':');
@@ -275,10 +278,15 @@ export function parseProcCgroup(text: string): CgroupMembership {
     const controllers = line.slice(first + 1, second);
     const path = line.slice(second + 1).trim();
     if (!path.startsWith('/')) continue;
-    if (hierarchy === '0' && controllers === '') v2Path = path;
-    else if (controllers.split(',').includes('memory')) v1MemoryPath = path;
+    if (hierarchy === '0' && controllers === '') {
+      v2Path = path;
+      continue;
+    }
+    const names = controllers.split(',');
+    if (names.includes('memory')) v1MemoryPath = path;
+    if (names.includes('pids')) v1PidsPath = path;
   }
-  return { v1MemoryPath, v2Path };
+  return { v1MemoryPath, v1PidsPath, v2Path };
 }
 
 /**

@@ -6,6 +6,7 @@ import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, r
 import { join } from 'node:path';
 import { dataAndStack, hugePagesMayGrow, type ChargeEstimate, type KernelFacts, type ProcessFacts, type ThpSizeMode } from './facts.ts';
 import { readCgroup } from './cgroup.ts';
+import { readTaskLimit } from './cgroup-pids.ts';
 import {
   parseBracketChoice,
   parseCpuCount,
@@ -435,5 +436,6 @@ export function readProcessFacts(
     anonHugePages,
     charge,
     cgroup: readCgroup(fs, pid, last?.cgroup, now),
+    tasks: readTaskLimit(fs, pid, last?.tasks, now),
   };
 }

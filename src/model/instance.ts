@@ -14,6 +14,8 @@ export interface InstanceSnapshot {
   process: ProcessFacts | undefined;
   /** OOM kills in the last 10 minutes, in Redis's cgroup and on the host (see CounterWindow). */
   recentOomKills?: { cgroup: number | undefined; host: number | undefined };
+  /** Tasks (forks, threads) a pids limit on Redis's cgroup path refused in the last 10 minutes (see CounterWindow). */
+  recentRefusedTasks?: number | undefined;
   /** The copy-on-write the next save will likely add: the largest of the last few forks. */
   cowEstimate?: number | undefined;
   /** Redis restarted (uptime went back) within the OOM window. */

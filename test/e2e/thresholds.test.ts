@@ -34,6 +34,7 @@ const below: JobValues = {
   aof_rewrite_status: { ok: 1, failed: 0 },
   writes: { refused: 0, failure_masked: 0 },
   thp: { process_thp_enabled: 1, host_always: 0, reachable: 0 },
+  tasks: { tasks: 100 - T.tasksRoomWarnPercent, limit: 100, refused: 0 },
 };
 const warn: JobValues = {
   ...below,
@@ -47,6 +48,7 @@ const warn: JobValues = {
   aof_rewrite_status: { ok: 0, failed: 1 },
   writes: { refused: 0, failure_masked: 1 },
   thp: { process_thp_enabled: 1, host_always: 1, reachable: 1 },
+  tasks: { tasks: 100 - T.tasksRoomWarnPercent + 1, limit: 100, refused: 0 },
 };
 const crit: JobValues = {
   ...warn,
@@ -57,6 +59,7 @@ const crit: JobValues = {
   oom_kills: { cgroup: 1, host: 0 },
   bgsave_status: { ok: 0, failed: 1 },
   writes: { refused: 1, failure_masked: 1 },
+  tasks: { tasks: 100, limit: 100, refused: 1 },
 };
 /** Overcommit 1 makes a big RSS safe. */
 const mode1: JobValues = { ...below, overcommit: { overcommit_memory: 1, rss_of_ram: 90 } };
@@ -64,7 +67,10 @@ const mode1: JobValues = { ...below, overcommit: { overcommit_memory: 1, rss_of_
 /** Within the commit counter's slack: plenty of headroom by meminfo, still a warning. */
 const borderline: JobValues = { ...below, commit_headroom: { headroom: 40, refused: 0, borderline: 1 } };
 
-const JOBS: Record<string, JobValues> = { below, warn, crit, mode1, borderline };
+/** Room again now, but the limit refused a task in the last 10 minutes (a burst of threads or processes). */
+const spike: JobValues = { ...below, tasks: { tasks: 50, limit: 100, refused: 1 } };
+
+const JOBS: Record<string, JobValues> = { below, warn, crit, mode1, borderline, spike };
 
 const EXPECTED: Record<string, Record<string, string>> = {
   below: {},
@@ -72,6 +78,7 @@ const EXPECTED: Record<string, Record<string, string>> = {
     redis_fork_latency: 'WARNING', redis_fork_latency_per_gb: 'WARNING', redis_fork_cow_ratio: 'WARNING',
     redis_fork_overcommit_risk: 'WARNING', redis_fork_commit_refused: 'WARNING', redis_fork_memory_headroom: 'WARNING',
     redis_fork_save_fit: 'WARNING', redis_fork_aof_rewrite_failed: 'WARNING', redis_fork_save_masked: 'WARNING', redis_fork_thp: 'WARNING',
+    redis_fork_tasks_limit: 'WARNING',
   },
   crit: {
     redis_fork_latency: 'CRITICAL', redis_fork_latency_per_gb: 'WARNING', redis_fork_cow_ratio: 'WARNING',
@@ -79,9 +86,11 @@ const EXPECTED: Record<string, Record<string, string>> = {
     redis_fork_save_fit: 'CRITICAL',
     redis_fork_oom_kill: 'CRITICAL', redis_fork_bgsave_failed: 'CRITICAL', redis_fork_writes_refused: 'CRITICAL',
     redis_fork_aof_rewrite_failed: 'WARNING', redis_fork_save_masked: 'WARNING', redis_fork_thp: 'WARNING',
+    redis_fork_tasks_limit: 'CRITICAL',
   },
   mode1: {},
   borderline: { redis_fork_commit_refused: 'WARNING' },
+  spike: { redis_fork_tasks_limit: 'CRITICAL' },
 };
 
 describe('alert thresholds in the real Netdata health engine', () => {

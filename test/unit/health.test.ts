@@ -20,6 +20,7 @@ describe('health.d/redisfork.conf', () => {
     assert.equal(line('redis_fork_cow_ratio', 'warn'), `$this > ${T.cowRatioWarnPercent}`);
     assert.equal(line('redis_fork_overcommit_risk', 'warn'), `$this > ${T.overcommitRiskRssPercent}`);
     assert.equal(line('redis_fork_commit_refused', 'warn'), `($this != nan AND $this < ${T.commitHeadroomWarnPercent}) OR ($borderline != nan AND $borderline > 0)`);
+    assert.equal(line('redis_fork_tasks_limit', 'warn'), `$this != nan AND $this < ($limit * ${T.tasksRoomWarnPercent} / 100)`);
     assert.equal(line('redis_fork_memory_headroom', 'warn'), `$this > ${T.memoryHeadroomWarnPercent}`);
     assert.equal(line('redis_fork_memory_headroom', 'crit'), `$this > ${T.memoryHeadroomCritPercent}`);
     assert.equal(line('redis_fork_save_fit', 'warn'), `$this != nan AND $this > ${T.saveFitWarnPercent}`);

@@ -1,0 +1,116 @@
+/**
+ * A fork refused by a pids limit, on the real kernel: redis-server in a cgroup v1 pids hierarchy
+ * laid out as systemd lays out a service (`<slice>/redis-N.service`), with the limit on the service
+ * or on its parent (as a Kubernetes pod's). At the limit the kernel refuses BGSAVE's fork with
+ * EAGAIN; the plugin charts the room and the refusal, and the doctor names the limit and its knob.
+ * The cgroups are removed in `after`, whatever happened.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startRedis, waitFor, type RedisServer } from '../helpers/redis-server.ts';
+import { RunningPlugin, runPlugin } from '../helpers/plugin.ts';
+import { displayValue, parseProtocol } from '../helpers/protocol.ts';
+
+const PIDS_V1 = '/sys/fs/cgroup/pids';
+
+function skipReason(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root (cgroups)';
+  if (!existsSync(`${PIDS_V1}/cgroup.procs`)) return `no cgroup v1 pids controller at ${PIDS_V1}`;
+  try {
+    accessSync(PIDS_V1, constants.W_OK);
+  } catch {
+    return `${PIDS_V1} is read-only here`;
+  }
+  return undefined;
+}
+const skip = skipReason();
+if (skip) console.log(`SKIP tasks limit: ${skip}`);
+
+interface Finding {
+  check: string;
+  verdict: string;
+  summary: string;
+  remedy: string[];
+}
+
+describe('a fork refused by the pids limit (real kernel, cgroup v1)', { skip }, () => {
+  const slice = join(PIDS_V1, `redisfork-tasks-${process.pid}.slice`);
+  const service = join(slice, 'redis-1.service');
+  let redis: RedisServer;
+
+  const current = () => Number(readFileSync(join(service, 'pids.current'), 'utf8'));
+  const doctor = async (): Promise<Finding[]> => {
+    const run = await runPlugin(['doctor', '--url', redis.url, '--json'], { timeoutMs: 30_000 });
+    assert.equal(run.code === 0 || run.code === 1 || run.code === 2, true, run.stderr);
+    return (JSON.parse(run.stdout) as { instances: { findings: Finding[] }[] }).instances[0]!.findings;
+  };
+
+  before(async () => {
+    mkdirSync(service, { recursive: true });
+    redis = await startRedis();
+    writeFileSync(join(service, 'cgroup.procs'), String(redis.pid));
+    await redis.client().call('DEBUG', 'POPULATE', '10000');
+  });
+  after(async () => {
+    await redis?.stop();
+    for (const dir of [service, slice]) {
+      for (let attempt = 0; attempt < 50 && existsSync(dir); attempt++) {
+        try {
+          rmdirSync(dir);
+        } catch {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    }
+  });
+
+  it('with room: charts the tasks against the limit of its service, and the doctor finds it fine', async () => {
+    writeFileSync(join(service, 'pids.max'), String(current() + 50));
+    const run = await runPlugin(['--once', '--url', redis.url], { timeoutMs: 30_000 });
+    assert.equal(run.code, 0, run.stderr);
+    const out = parseProtocol(run.stdout);
+    const chart = [...out.charts.keys()].find((id) => id.endsWith('.tasks'));
+    assert.ok(chart, 'a tasks chart');
+    const tasks = displayValue(out, chart, 'tasks');
+    assert.ok(typeof tasks === 'number' && tasks >= 2, `tasks ${tasks}: redis-server's threads`);
+    assert.equal(displayValue(out, chart, 'limit'), tasks + 50);
+    const finding = (await doctor()).find((f) => f.check === 'tasks_limit');
+    assert.equal(finding?.verdict, 'ok', JSON.stringify(finding));
+  });
+
+  it('at the limit of the parent: BGSAVE is refused with EAGAIN, the refusal is charted, the doctor names the limit', async () => {
+    writeFileSync(join(service, 'pids.max'), 'max');
+    const plugin = new RunningPlugin(['1', '--url', redis.url]);
+    try {
+      await plugin.waitForStdout((s) => (s.match(/^BEGIN \S+\.tasks /gm) ?? []).length >= 2);
+      // The slice (a pod) is full: one more task anywhere below it is refused.
+      writeFileSync(join(slice, 'pids.max'), String(current()));
+      await redis.client().call('BGSAVE').catch(() => undefined);
+      await waitFor(() => /fork: Resource temporarily unavailable/.test(redis.log()), 5000, 'Redis to log the refused fork');
+      const info = String(await redis.client().call('INFO', 'persistence'));
+      assert.match(info, /rdb_last_bgsave_status:err/);
+      const from = plugin.stdout.length;
+      await plugin.waitForStdout((s) => /SET 'refused' = 1/.test(s.slice(from)) && /SET 'limit' = \d+/.test(s.slice(from)), 10_000);
+      const out = parseProtocol(plugin.stdout);
+      const chart = [...out.charts.keys()].find((id) => id.endsWith('.tasks'))!;
+      assert.equal(displayValue(out, chart, 'refused'), 0 + 1, 'one refusal in the window');
+      assert.equal(displayValue(out, chart, 'limit'), displayValue(out, chart, 'tasks'), 'no room left under the slice limit');
+    } finally {
+      plugin.child.stdin.end();
+      await plugin.exited;
+    }
+    const finding = (await doctor()).find((f) => f.check === 'tasks_limit');
+    assert.equal(finding?.verdict, 'critical', JSON.stringify(finding));
+    assert.match(finding!.summary, new RegExp(`pids limit of ${slice.replace(/\./g, '\\.')} is reached`));
+    assert.match(finding!.summary, /Resource temporarily unavailable/);
+    assert.match(finding!.summary, /likely why the last save failed/);
+    assert.match(finding!.remedy[0] ?? '', /systemctl set-property redisfork-tasks-\d+\.slice TasksMax=\d+/);
+
+    // Room again: the same save succeeds.
+    writeFileSync(join(slice, 'pids.max'), 'max');
+    await redis.client().call('BGSAVE');
+    await waitFor(async () => /rdb_last_bgsave_status:ok/.test(String(await redis.client().call('INFO', 'persistence'))), 10_000, 'the save to succeed with room');
+  });
+});
