@@ -66,6 +66,8 @@ export function readTaskLimit(fs: HostFs, pid: number, previous: TaskLimitFacts 
   let levels: readonly string[];
   let locatedAt: number;
   if (previous?.locatedAt !== undefined && now >= previous.locatedAt && now - previous.locatedAt < PIDS_RELOCATE_MS) {
+    // No pids files on the path (a bare host's root cgroup): nothing can have changed.
+    if (previous.levels.length === 0) return previous;
     location = previous;
     levels = previous.levels;
     locatedAt = previous.locatedAt;
