@@ -11,7 +11,7 @@ copy() { # copy a file if it is readable; keep the host layout
   mkdir -p "$dir$(dirname "$src")"
   cat "$src" > "$dir$src" 2>/dev/null || rm -f "$dir$src"
 }
-for f in meminfo vmstat uptime sys/kernel/osrelease; do copy "/proc/$f"; done
+for f in meminfo vmstat uptime loadavg sys/kernel/osrelease sys/kernel/threads-max sys/kernel/pid_max; do copy "/proc/$f"; done
 for f in overcommit_memory overcommit_ratio overcommit_kbytes admin_reserve_kbytes user_reserve_kbytes; do copy "/proc/sys/vm/$f"; done
 thp=/sys/kernel/mm/transparent_hugepage
 copy "$thp/enabled"; copy "$thp/defrag"

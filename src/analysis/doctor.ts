@@ -368,6 +368,8 @@ export function diagnose(input: DoctorInput): Diagnosis {
   if (oom) add(oom);
   const tasks = taskLimitFinding(input);
   if (tasks) add(tasks);
+  const hostTasks = hostTasksFinding(kernel);
+  if (hostTasks) add(hostTasks);
 
   // --- transparent huge pages ---------------------------------------------------------------
   const hostThp = kernel && anonymousThp(kernel);
@@ -628,6 +630,39 @@ function taskLimitFinding(input: DoctorInput): Finding | undefined {
       `tasks refused in the last 10 minutes = ${recent}`,
     ],
     remedy: verdict === 'ok' ? [] : [knob, 'every thread is a task: io-threads and the other processes of the container or pod count too'],
+  };
+}
+
+/**
+ * The host-wide limits on tasks, which refuse a fork with the same EAGAIN as a pids cgroup:
+ * `kernel.threads-max`, and `kernel.pid_max` (pid numbers run from 1 to pid_max - 1, one per task).
+ * Said only when little room is left: on most hosts they are far away.
+ */
+function hostTasksFinding(kernel: KernelFacts | undefined): Finding | undefined {
+  const facts = kernel?.hostTasks;
+  if (facts?.tasks === undefined) return undefined;
+  const limits = [
+    ...(facts.threadsMax !== undefined ? [{ name: 'kernel.threads-max', limit: facts.threadsMax }] : []),
+    ...(facts.pidMax !== undefined ? [{ name: 'kernel.pid_max', limit: facts.pidMax - 1 }] : []),
+  ];
+  if (limits.length === 0) return undefined;
+  const tightest = limits.reduce((a, b) => (b.limit < a.limit ? b : a));
+  const room = tightest.limit - facts.tasks;
+  const critical = room < 1;
+  if (!critical && room >= (tightest.limit * THRESHOLDS.tasksRoomWarnPercent) / 100) return undefined;
+  const raise =
+    tightest.name === 'kernel.pid_max'
+      ? ['sysctl -w kernel.pid_max=4194304   # the most a 64-bit kernel allows', "echo 'kernel.pid_max = 4194304' > /etc/sysctl.d/60-pid-max.conf   # keeps it after a reboot"]
+      : [`sysctl -w kernel.threads-max=${Math.max(tightest.limit * 2, facts.tasks + 1000)}`];
+  return {
+    check: 'host_tasks',
+    title: 'Room for a fork under the host\'s task limits',
+    verdict: critical ? 'critical' : 'warning',
+    summary: critical
+      ? `The host has ${facts.tasks} tasks, ${facts.tasks > tightest.limit ? 'more than' : 'as many as'} ${tightest.name} allows (${tightest.limit}): every fork on the host fails with EAGAIN ("fork: Resource temporarily unavailable"), Redis's saves included.`
+      : `Only ${room} task(s) of room are left on the host under ${tightest.name} (${facts.tasks} of ${tightest.limit}); at none, every fork fails with EAGAIN ("fork: Resource temporarily unavailable").`,
+    evidence: [`tasks on the host = ${facts.tasks} (/proc/loadavg)`, `kernel.threads-max = ${facts.threadsMax ?? '?'}`, `kernel.pid_max = ${facts.pidMax ?? '?'}`],
+    remedy: [...raise, 'find what holds the tasks: ps -eo nlwp,pid,comm --sort=-nlwp | head'],
   };
 }
 

@@ -37,6 +37,19 @@ export interface KernelFacts {
   presentCpus?: number | undefined;
   /** `/proc/vmstat` oom_kill: OOM kills on the whole host since boot. */
   hostOomKills: number | undefined;
+  /** The host's tasks against its two limits on them, read once a minute. */
+  hostTasks?: HostTaskFacts | undefined;
+}
+
+/**
+ * Host-wide, a fork is refused with EAGAIN when the tasks reach `kernel.threads-max`, or when no
+ * pid number below `kernel.pid_max` is free (every task, thread or process, holds one).
+ */
+export interface HostTaskFacts {
+  /** Every task on the host (`/proc/loadavg`). */
+  tasks: number | undefined;
+  threadsMax: number | undefined;
+  pidMax: number | undefined;
 }
 
 /** One `hugepages-<size>kB/enabled`: `inherit` takes the top-level mode. */

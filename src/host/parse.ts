@@ -318,6 +318,12 @@ export function parseUptime(text: string): number | undefined {
   return Number.isFinite(value) ? value : undefined;
 }
 
+/** `/proc/loadavg`'s fourth field, `running/total`: the total is every task on the host (the kernel's nr_threads). */
+export function parseLoadavgTasks(text: string | undefined): number | undefined {
+  const match = /^\S+ \S+ \S+ \d+\/(\d+) /.exec(text ?? '');
+  return match ? Number(match[1]) : undefined;
+}
+
 /** `6.18.44-fc-v782` -> [6, 18]. */
 export function parseKernelRelease(text: string | undefined): [number, number] | undefined {
   const match = /^(\d+)\.(\d+)/.exec(text?.trim() ?? '');

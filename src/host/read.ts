@@ -4,13 +4,14 @@
  */
 import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, readvSync } from 'node:fs';
 import { join } from 'node:path';
-import { dataAndStack, hugePagesMayGrow, type ChargeEstimate, type KernelFacts, type ProcessFacts, type ThpSizeMode } from './facts.ts';
+import { dataAndStack, hugePagesMayGrow, type ChargeEstimate, type HostTaskFacts, type KernelFacts, type ProcessFacts, type ThpSizeMode } from './facts.ts';
 import { readCgroup } from './cgroup.ts';
 import { readTaskLimit } from './cgroup-pids.ts';
 import {
   parseBracketChoice,
   parseCpuCount,
   parseKernelRelease,
+  parseLoadavgTasks,
   kernelAtLeast,
   parseZoneinfoTotalReserve,
   parseInteger,
@@ -183,12 +184,21 @@ export interface SlowKernelFacts {
   cpus: number | undefined;
   totalReserve: number | undefined;
   thpSizes: ThpSizeMode[] | undefined;
+  tasks: HostTaskFacts | undefined;
 }
 
 export function readSlowKernelFacts(fs: HostFs, thpSizeFiles: readonly ThpSizeFile[] = findThpSizeFiles(fs)): SlowKernelFacts {
   const release = readKernelRelease(fs);
   const version = parseKernelRelease(release);
-  return { release, version, cpus: readPresentCpus(fs), totalReserve: readTotalReserveBytes(fs, version), thpSizes: readThpSizeModes(fs, thpSizeFiles) };
+  return { release, version, cpus: readPresentCpus(fs), totalReserve: readTotalReserveBytes(fs, version), thpSizes: readThpSizeModes(fs, thpSizeFiles), tasks: readHostTasks(fs) };
+}
+
+/** The host's tasks and its limits on them: they move slowly, and only the doctor reads them. */
+export function readHostTasks(fs: HostFs): HostTaskFacts | undefined {
+  const tasks = parseLoadavgTasks(fs.read('/proc/loadavg'));
+  const threadsMax = parseInteger(fs.read('/proc/sys/kernel/threads-max'));
+  const pidMax = parseInteger(fs.read('/proc/sys/kernel/pid_max'));
+  return tasks === undefined && threadsMax === undefined && pidMax === undefined ? undefined : { tasks, threadsMax, pidMax };
 }
 
 /** One `hugepages-<size>kB/enabled`. */
@@ -272,6 +282,7 @@ export function readKernelFacts(fs: HostFs, slow: SlowKernelFacts = readSlowKern
     thpSizes: slow.thpSizes,
     hostOomKills: pickSpaceSeparated(fs.readRepeated('/proc/vmstat', '\noom_kill ') ?? '', 'oom_kill'),
     presentCpus,
+    hostTasks: slow.tasks,
   };
 }
 

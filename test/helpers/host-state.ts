@@ -1,5 +1,5 @@
 /** Host settings for fault tests: whether they can be changed here, and the helper that changes them. */
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { WITH_SYSCTL } from './redis-server.ts';
 
@@ -33,4 +33,26 @@ export function withSysctl(settings: string[], script: string, env: NodeJS.Proce
 
 export function overcommitSettings(): string {
   return ['overcommit_memory', 'overcommit_ratio', 'overcommit_kbytes'].map((f) => `${f}=${readFileSync(`/proc/sys/vm/${f}`, 'utf8').trim()}`).join(' ');
+}
+
+/**
+ * Holds a /proc/sys file at `value` while `during` runs, in this process: for a setting under which
+ * the host cannot fork (kernel.threads-max), where scripts/with-sysctl.sh, a process, could not run
+ * its command. The old value goes first to the same state file as with-sysctl.sh's, so that
+ * scripts/restore-host-state.sh puts it back if this process is killed in the window. Keep
+ * `during` to milliseconds: nothing on the host can fork while it runs.
+ */
+export async function holdProcSys<T>(path: string, value: string, during: () => Promise<T>): Promise<T> {
+  const state = process.env.REDISFORK_STATE_DIR ?? '/var/tmp/redisfork-test-state';
+  const stateFile = `${state}/${path.replace(/^\//, '').replace(/\//g, '_')}.saved`;
+  const old = readFileSync(path, 'utf8').trim();
+  mkdirSync(state, { recursive: true });
+  writeFileSync(stateFile, `${path}\n${old}\n`);
+  try {
+    writeFileSync(path, value);
+    return await during();
+  } finally {
+    writeFileSync(path, old);
+    rmSync(stateFile, { force: true });
+  }
 }

@@ -12,6 +12,10 @@ import { join } from 'node:path';
 import { startRedis, waitFor, type RedisServer } from '../helpers/redis-server.ts';
 import { RunningPlugin, runPlugin } from '../helpers/plugin.ts';
 import { displayValue, parseProtocol } from '../helpers/protocol.ts';
+import { canWrite, holdProcSys } from '../helpers/host-state.ts';
+import { HostFs, readKernelFacts } from '../../src/host/read.ts';
+import { diagnose } from '../../src/analysis/doctor.ts';
+import { parseRedisInfo } from '../../src/redis/info.ts';
 
 const PIDS_V1 = '/sys/fs/cgroup/pids';
 
@@ -112,5 +116,40 @@ describe('a fork refused by the pids limit (real kernel, cgroup v1)', { skip }, 
     writeFileSync(join(slice, 'pids.max'), 'max');
     await redis.client().call('BGSAVE');
     await waitFor(async () => /rdb_last_bgsave_status:ok/.test(String(await redis.client().call('INFO', 'persistence'))), 10_000, 'the save to succeed with room');
+  });
+});
+
+const THREADS_MAX = '/proc/sys/kernel/threads-max';
+const hostSkip = process.getuid?.() !== 0 ? 'needs root (kernel.threads-max)' : !canWrite(THREADS_MAX) ? `${THREADS_MAX} is not writable here` : undefined;
+if (hostSkip) console.log(`SKIP host-wide task limit: ${hostSkip}`);
+
+describe('a fork refused by the host-wide task limit (real kernel)', { skip: hostSkip }, () => {
+  let redis: RedisServer;
+  before(async () => {
+    redis = await startRedis();
+  });
+  after(async () => {
+    await redis?.stop();
+  });
+
+  it('at kernel.threads-max BGSAVE is refused with EAGAIN, and the doctor names that limit', async () => {
+    const client = redis.client();
+    await client.ping();
+    // For the milliseconds of the window nothing on the host can fork: everything here runs in this
+    // process, over a connection already open, and the files are read in place.
+    const seen = await holdProcSys(THREADS_MAX, '20', async () => {
+      const reply = await client.call('BGSAVE').then(String, (err: Error) => err.message);
+      const infoText = String(await client.call('INFO', 'persistence'));
+      return { reply, infoText, kernel: readKernelFacts(new HostFs()) };
+    });
+    assert.match(seen.infoText, /rdb_last_bgsave_status:err/, `BGSAVE answered ${seen.reply}`);
+    await waitFor(() => /fork: Resource temporarily unavailable/.test(redis.log()), 5000, 'Redis to log the refused fork');
+    assert.equal(seen.kernel.hostTasks?.threadsMax, 20);
+    const finding = diagnose({ job: 'main', locality: 'local', snapshot: { state: 'up', info: parseRedisInfo(seen.infoText), config: undefined, kernel: seen.kernel, process: undefined } }).findings.find((f) => f.check === 'host_tasks');
+    assert.equal(finding?.verdict, 'critical', JSON.stringify(finding));
+    assert.match(finding!.summary, /more than kernel\.threads-max allows \(20\): every fork on the host fails with EAGAIN/);
+    assert.notEqual(readFileSync(THREADS_MAX, 'utf8').trim(), '20', 'threads-max put back');
+    await client.call('BGSAVE');
+    await waitFor(async () => /rdb_last_bgsave_status:ok/.test(String(await client.call('INFO', 'persistence'))), 10_000, 'the save to succeed again');
   });
 });

@@ -9,11 +9,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { HostFs } from '../../src/host/read.ts';
 import { readTaskLimit } from '../../src/host/cgroup-pids.ts';
-import { parseProcCgroup } from '../../src/host/parse.ts';
+import { parseLoadavgTasks, parseProcCgroup } from '../../src/host/parse.ts';
+import { readHostTasks } from '../../src/host/read.ts';
 import { diagnose, type DoctorInput } from '../../src/analysis/doctor.ts';
 import { instanceValues } from '../../src/analysis/metrics.ts';
 import { parseRedisInfo } from '../../src/redis/info.ts';
-import type { TaskLimitFacts } from '../../src/host/facts.ts';
+import type { HostTaskFacts, KernelFacts, TaskLimitFacts } from '../../src/host/facts.ts';
 import { FIXTURES } from '../helpers/fixtures.ts';
 
 describe('pids cgroup facts', () => {
@@ -142,5 +143,33 @@ describe('doctor: room for a fork under the pids limit', () => {
     assert.equal(docker.remedy[0], `docker update --pids-limit 200 ${'a'.repeat(12)}`);
     const pod = finding(doctorInput({ tasks: 95 }, { container: { runtime: 'containerd', id: 'b'.repeat(64), name: undefined, podUid: '1-2' } }))!;
     assert.match(pod.remedy[0] ?? '', /pod's PID limit \(the kubelet's podPidsLimit\) to at least 200/);
+  });
+});
+
+describe('the host-wide task limits', () => {
+  it('reads the host\'s tasks from /proc/loadavg and both limits, here on the real host', () => {
+    assert.equal(parseLoadavgTasks('0.02 0.03 0.00 1/84 2454\n'), 84);
+    assert.equal(parseLoadavgTasks('garbage'), undefined);
+    const facts = readHostTasks(new HostFs())!;
+    assert.ok(facts.tasks !== undefined && facts.tasks > 1, `tasks ${facts.tasks}`);
+    assert.ok(facts.threadsMax !== undefined && facts.threadsMax > facts.tasks, `threads-max ${facts.threadsMax}`);
+    assert.ok(facts.pidMax !== undefined && facts.pidMax >= 301, `pid_max ${facts.pidMax}`);
+  });
+
+  const withHost = (hostTasks: HostTaskFacts) => {
+    const input = doctorInput({ limit: null, refused: 0 });
+    input.snapshot.kernel = { hostTasks } as KernelFacts;
+    return diagnose(input).findings.find((f) => f.check === 'host_tasks');
+  };
+
+  it('is silent with room, warns near pid_max with its sysctl, and is critical at threads-max', () => {
+    assert.equal(withHost({ tasks: 400, threadsMax: 190_000, pidMax: 4_194_304 }), undefined);
+    const pid = withHost({ tasks: 30_000, threadsMax: 190_000, pidMax: 32_768 })!;
+    assert.equal(pid.verdict, 'warning');
+    assert.match(pid.summary, /Only 2767 task\(s\) of room are left on the host under kernel\.pid_max \(30000 of 32767\)/);
+    assert.equal(pid.remedy[0], 'sysctl -w kernel.pid_max=4194304   # the most a 64-bit kernel allows');
+    const threads = withHost({ tasks: 5000, threadsMax: 5000, pidMax: 4_194_304 })!;
+    assert.equal(threads.verdict, 'critical');
+    assert.match(threads.summary, /as many as kernel\.threads-max allows \(5000\): every fork on the host fails with EAGAIN/);
   });
 });
