@@ -511,6 +511,32 @@ const KNOB: Record<string, string> = {
   podman: 'podman update --memory',
 };
 
+/**
+ * What an OOM kill of the save child takes with it where Redis runs: on cgroup v2, every process of
+ * a cgroup whose `memory.oom.group` is 1 (Kubernetes 1.28+ sets it on each container), or, for a
+ * systemd service, the service itself (systemd's default OOMPolicy=stop stops the unit when the
+ * kernel OOM-kills one of its processes). Undefined where only the chosen process dies.
+ */
+function oomTakesRedis(input: DoctorInput): { sentence: string; remedy: string } | undefined {
+  const cgroup = input.snapshot.process?.cgroup;
+  if (cgroup === undefined || cgroup.version !== 2) return undefined;
+  if (cgroup.oomGroupPath !== undefined) {
+    return {
+      sentence: ` memory.oom.group is 1 on ${cgroup.oomGroupPath}: when the OOM killer picks the save child, the kernel kills every process there with it, Redis included (Kubernetes sets this on every container on cgroup v2 since 1.28).`,
+      remedy:
+        input.container?.podUid !== undefined
+          ? "Kubernetes 1.32+: singleProcessOOMKill: true in the kubelet's configuration kills only the process the OOM killer picks"
+          : `echo 0 > ${cgroup.mount ?? '/sys/fs/cgroup'}${cgroup.oomGroupPath}/memory.oom.group   # only the process the OOM killer picks dies`,
+    };
+  }
+  const unit = cgroup.path.split('/').reverse().find((segment) => segment.endsWith('.service'));
+  if (unit === undefined) return undefined;
+  return {
+    sentence: ` Redis runs in the systemd service ${unit}: under systemd's default OOMPolicy=stop the service manager stops the whole service when the kernel OOM-kills one of its processes, the save child included, unless the unit sets OOMPolicy=continue.`,
+    remedy: `systemctl edit ${unit}   # [Service] OOMPolicy=continue keeps Redis running when its save child is OOM-killed`,
+  };
+}
+
 /** Will the next save fit under the limit that applies? RSS + the largest recent copy-on-write. */
 function saveFitFinding(input: DoctorInput, rss: number | undefined, limit: ReturnType<typeof applicableLimit>): Finding | undefined {
   const { snapshot } = input;
@@ -549,7 +575,7 @@ function saveFitFinding(input: DoctorInput, rss: number | undefined, limit: Retu
     summary:
       `The next save needs about ${mib(needed)}: RSS ${mib(rss)} + ${mib(cow ?? 0)} of copy-on-write (the largest of the recent saves), ${pct(share)} of ${limitText}.` +
       (verdict === 'critical'
-        ? ` That is ${mib(missing)} more than the limit: the save child will likely be OOM-killed ("Background saving terminated by signal 9").`
+        ? ` That is ${mib(missing)} more than the limit: the save child will likely be OOM-killed ("Background saving terminated by signal 9").${oomTakesRedis(input)?.sentence ?? ''}`
         : verdict === 'warning'
           ? ` Less than ${100 - THRESHOLDS.saveFitWarnPercent}% of the limit is left for anything else.`
           : ''),
@@ -566,6 +592,7 @@ function saveFitFinding(input: DoctorInput, rss: number | undefined, limit: Retu
             ...(knob ? [knob] : limit.source === 'cgroup' ? [`raise the memory limit of ${cgroupPath ?? 'its cgroup'} to at least ${mib(needed * 1.1)}`] : []),
             `or lower maxmemory so that RSS + copy-on-write stays below ${mib(limit.bytes * (THRESHOLDS.saveFitWarnPercent / 100))} (e.g. CONFIG SET maxmemory ${Math.floor(Math.max(0, limit.bytes * 0.9 - (cow ?? 0)) * 0.8)})`,
             'save when writes are low: copy-on-write grows with the writes during the save',
+            ...(verdict === 'critical' && oomTakesRedis(input) ? [oomTakesRedis(input)!.remedy] : []),
           ],
   };
 }
@@ -587,6 +614,7 @@ function oomFinding(input: DoctorInput): Finding | undefined {
         ? 'The save child was killed: Redis kept running and its last save failed ("Background saving terminated by signal 9" in its log).'
         : 'Redis kept running and its last save did not fail: another process of its cgroup was killed, or the kill was elsewhere on the host.';
   const scoreAdj = snapshot.config?.['oom-score-adj'];
+  const takesRedis = oomTakesRedis(input);
   return {
     check: 'oom_kill',
     title: 'OOM kills near this Redis',
@@ -595,13 +623,18 @@ function oomFinding(input: DoctorInput): Finding | undefined {
       (recent > 0
         ? `${recent} OOM kill(s) in the last 10 minutes ${snapshot.recentOomKills?.cgroup ? 'in the Redis cgroup' : 'on the host (this Redis has no memory limit of its own)'}. ${victim}`
         : `${sinceCreated} process(es) of this cgroup were OOM-killed since it was created. ${victim}`) +
-      (scoreAdj !== undefined && scoreAdj !== 'no' ? ` oom-score-adj is "${scoreAdj}": Redis makes the kernel prefer its save child over itself.` : ''),
+      (scoreAdj !== undefined && scoreAdj !== 'no' ? ` oom-score-adj is "${scoreAdj}": Redis makes the kernel prefer its save child over itself.` : '') +
+      (takesRedis?.sentence ?? ''),
     evidence: [
       ...(cgroup ? [`cgroup ${cgroup.path}: oom_kill = ${cgroup.oomKills ?? '?'}`] : []),
       `OOM kills in the last 10 minutes: cgroup ${snapshot.recentOomKills?.cgroup ?? '?'}, host ${snapshot.recentOomKills?.host ?? '?'}`,
       ...(info ? [`rdb_last_bgsave_status = ${info.rdbLastBgsaveOk === undefined ? '?' : info.rdbLastBgsaveOk ? 'ok' : 'err'}`] : []),
       ...(scoreAdj !== undefined ? [`oom-score-adj = ${scoreAdj}`] : []),
     ],
-    remedy: ['raise the memory limit (or lower maxmemory) so that RSS + the copy-on-write of a save fits; see "Will the next save fit?"', 'check the Redis log for "terminated by signal 9"'],
+    remedy: [
+      'raise the memory limit (or lower maxmemory) so that RSS + the copy-on-write of a save fits; see "Will the next save fit?"',
+      'check the Redis log for "terminated by signal 9"',
+      ...(takesRedis ? [takesRedis.remedy] : []),
+    ],
   };
 }

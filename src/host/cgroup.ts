@@ -142,8 +142,27 @@ export const CGROUP_RELOCATE_MS = 60_000;
  */
 export function readCgroup(fs: HostFs, pid: number, previous?: CgroupFacts, now?: number): CgroupFacts | undefined {
   if (previous?.mount !== undefined && previous.locatedAt !== undefined && now !== undefined && now - previous.locatedAt < CGROUP_RELOCATE_MS && now >= previous.locatedAt) {
-    return readCgroupMemory(fs, { version: previous.version, path: previous.path, mount: previous.mount }, previous.locatedAt);
+    const facts = readCgroupMemory(fs, { version: previous.version, path: previous.path, mount: previous.mount }, previous.locatedAt);
+    if (previous.oomGroupPath !== undefined) facts.oomGroupPath = previous.oomGroupPath;
+    return facts;
   }
   const location = locateMemoryCgroup(fs, pid);
-  return location === undefined ? undefined : readCgroupMemory(fs, location, now);
+  if (location === undefined) return undefined;
+  const facts = readCgroupMemory(fs, location, now);
+  const oomGroupPath = location.version === 2 ? readOomGroupPath(fs, location) : undefined;
+  if (oomGroupPath !== undefined) facts.oomGroupPath = oomGroupPath;
+  return facts;
+}
+
+/**
+ * The highest cgroup on the path (not the root) whose `memory.oom.group` is 1: the kernel walks
+ * from the victim's cgroup up to the one whose limit ran out and kills the highest such group whole
+ * (mm/memcontrol.c, mem_cgroup_get_oom_group). v2 only.
+ */
+export function readOomGroupPath(fs: HostFs, location: CgroupLocation): string | undefined {
+  let highest: string | undefined;
+  for (const path of cgroupAncestry(location.path)) {
+    if (path !== '/' && fs.read(join(location.mount, path, 'memory.oom.group'))?.trim() === '1') highest = path;
+  }
+  return highest;
 }

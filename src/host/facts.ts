@@ -111,6 +111,12 @@ export interface CgroupFacts {
   swapLimit?: number | null | undefined;
   /** OOM kills in its own cgroup since the cgroup was made. */
   oomKills: number | undefined;
+  /**
+   * v2: the highest cgroup on the path with `memory.oom.group` 1 (read with the location, once a
+   * minute). The OOM killer then kills every process in it together: when the save child is chosen,
+   * Redis dies with it. Kubernetes sets it on every container on cgroup v2 since 1.28.
+   */
+  oomGroupPath?: string | undefined;
 }
 
 /**
