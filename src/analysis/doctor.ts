@@ -3,7 +3,7 @@
  * remedy. Pure: it reads one instance snapshot and says what it means, in plain words.
  */
 import type { InstanceSnapshot } from '../model/instance.ts';
-import { anonymousThp, type KernelFacts, type ProcessFacts, type ThpSizeMode } from '../host/facts.ts';
+import { anonymousThp, type KernelFacts, type ProcessFacts, type ThpSizeMode, type UserTaskFacts } from '../host/facts.ts';
 import { applicableLimit } from './metrics.ts';
 import { chargeNow, forkModelInput, mib, predictFork, type ForkVerdict } from './kernel-model.ts';
 import { failureMasked, savePointsSet, writesRefused } from './persistence.ts';
@@ -13,7 +13,7 @@ import { engineForks, versionMajorMinor } from '../redis/info.ts';
 import { kernelAtLeast, parseKernelRelease } from '../host/parse.ts';
 import { describeContainer, shortContainerId, type ContainerIdentity } from '../host/container.ts';
 import { saveNeeds } from './save-fit.ts';
-import { hostTasksFinding, taskLimitFinding } from './task-limits.ts';
+import { hostTasksFinding, taskLimitFinding, userTasksFinding } from './task-limits.ts';
 
 export type Verdict = 'ok' | 'warning' | 'critical' | 'unknown';
 
@@ -63,6 +63,8 @@ export interface DoctorInput {
   candidates?: readonly { pid: number; container: ContainerIdentity | undefined }[] | undefined;
   /** Netdata sees the host through a prefix whose /proc is not the host's PID namespace. */
   hostPidsHidden?: boolean;
+  /** RLIMIT_NPROC of the Redis process and its user's tasks, read for this diagnosis. */
+  userTasks?: UserTaskFacts | undefined;
 }
 
 /** Under mode 2, the growth of VmData + VmStk since smaps was read is charge too: said beside the sum. */
@@ -371,6 +373,8 @@ export function diagnose(input: DoctorInput): Diagnosis {
   if (tasks) add(tasks);
   const hostTasks = hostTasksFinding(kernel);
   if (hostTasks) add(hostTasks);
+  const userTasks = userTasksFinding(input);
+  if (userTasks) add(userTasks);
 
   // --- transparent huge pages ---------------------------------------------------------------
   const hostThp = kernel && anonymousThp(kernel);

@@ -105,4 +105,35 @@ export function hostTasksFinding(kernel: KernelFacts | undefined): Finding | und
   };
 }
 
+/**
+ * RLIMIT_NPROC of the Redis process against its real user's tasks. Said only when it can refuse a
+ * fork (a finite limit, a user that is not root, no CAP_SYS_RESOURCE or CAP_SYS_ADMIN) and little
+ * room is left.
+ */
+export function userTasksFinding(input: DoctorInput): Finding | undefined {
+  const facts = input.userTasks;
+  if (facts === undefined || facts.limit === null || facts.exempt || facts.tasks === undefined) return undefined;
+  const room = facts.limit - facts.tasks;
+  const critical = room < 1;
+  if (!critical && room >= (facts.limit * THRESHOLDS.tasksRoomWarnPercent) / 100) return undefined;
+  const pid = input.pid ?? input.snapshot.process?.pid;
+  const wanted = Math.max(facts.limit * 2, facts.tasks + 64);
+  const shared = input.container !== undefined ? ' Containers that run as the same uid without a user namespace of their own share this count.' : '';
+  return {
+    check: 'user_tasks',
+    title: 'Room for a fork under the process limit of its user (RLIMIT_NPROC)',
+    verdict: critical ? 'critical' : 'warning',
+    summary:
+      (critical
+        ? `Redis's user (uid ${facts.uid}) has ${facts.tasks} tasks, ${facts.tasks > facts.limit ? 'more than' : 'as many as'} Redis's "Max processes" allows (${facts.limit}): the kernel refuses its fork with EAGAIN ("fork: Resource temporarily unavailable").`
+        : `Only ${room} task(s) of room are left under Redis's "Max processes" (${facts.tasks} tasks of uid ${facts.uid}, limit ${facts.limit}); at none, its fork fails with EAGAIN ("fork: Resource temporarily unavailable").`) +
+      ` Every thread of every process of that user counts.${shared}`,
+    evidence: [`Max processes (soft) = ${facts.limit}`, `tasks of uid ${facts.uid} = ${facts.tasks}`],
+    remedy: [
+      ...(pid !== undefined ? [`prlimit --pid ${pid} --nproc=${wanted}:${wanted}   # takes effect at once`] : []),
+      'and where Redis is started: LimitNPROC= in its systemd unit, docker run --ulimit nproc=N, or limits.conf for its user',
+    ],
+  };
+}
+
 const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);

@@ -42,6 +42,21 @@ export interface KernelFacts {
 }
 
 /**
+ * RLIMIT_NPROC of the Redis process: the kernel refuses its fork with EAGAIN when the tasks
+ * (threads included) of its real user reach the soft limit, unless that user is root or the
+ * process has CAP_SYS_RESOURCE or CAP_SYS_ADMIN. The count is the user's across the whole user
+ * namespace: every container running as the same uid without one of its own shares it.
+ */
+export interface UserTaskFacts {
+  uid: number;
+  /** The soft `Max processes`; null: unlimited. */
+  limit: number | null;
+  /** Tasks of that real uid under /proc; undefined where not counted (no limit, or exempt). */
+  tasks: number | undefined;
+  exempt: boolean;
+}
+
+/**
  * Host-wide, a fork is refused with EAGAIN when the tasks reach `kernel.threads-max`, or when no
  * pid number below `kernel.pid_max` is free (every task, thread or process, holds one).
  */

@@ -318,6 +318,29 @@ export function parseUptime(text: string): number | undefined {
   return Number.isFinite(value) ? value : undefined;
 }
 
+/** Who owns a task for RLIMIT_NPROC, from /proc/PID/status: the real uid, its thread count, its effective capabilities. */
+export interface TaskOwner {
+  realUid: number;
+  threads: number;
+  capEff: bigint | undefined;
+}
+
+export function parseTaskOwner(text: string | undefined): TaskOwner | undefined {
+  if (text === undefined) return undefined;
+  const uid = /^Uid:[ \t]*(\d+)/m.exec(text);
+  const threads = /^Threads:[ \t]*(\d+)/m.exec(text);
+  if (!uid || !threads) return undefined;
+  const cap = /^CapEff:[ \t]*([0-9a-f]+)/m.exec(text);
+  return { realUid: Number(uid[1]), threads: Number(threads[1]), capEff: cap ? BigInt(`0x${cap[1]}`) : undefined };
+}
+
+/** `/proc/PID/limits` "Max processes": the soft limit, null for unlimited. */
+export function parseMaxProcesses(text: string | undefined): number | null | undefined {
+  const match = /^Max processes[ \t]+(\S+)/m.exec(text ?? '');
+  if (!match) return undefined;
+  return match[1] === 'unlimited' ? null : parseInteger(match[1]);
+}
+
 /** `/proc/loadavg`'s fourth field, `running/total`: the total is every task on the host (the kernel's nr_threads). */
 export function parseLoadavgTasks(text: string | undefined): number | undefined {
   const match = /^\S+ \S+ \S+ \d+\/(\d+) /.exec(text ?? '');

@@ -7,7 +7,9 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { accessSync, chownSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRedis, waitFor, type RedisServer } from '../helpers/redis-server.ts';
 import { RunningPlugin, runPlugin } from '../helpers/plugin.ts';
@@ -151,5 +153,83 @@ describe('a fork refused by the host-wide task limit (real kernel)', { skip: hos
     assert.notEqual(readFileSync(THREADS_MAX, 'utf8').trim(), '20', 'threads-max put back');
     await client.call('BGSAVE');
     await waitFor(async () => /rdb_last_bgsave_status:ok/.test(String(await client.call('INFO', 'persistence'))), 10_000, 'the save to succeed again');
+  });
+});
+
+const NOBODY = 65534;
+function nprocSkip(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root (to start Redis as another user and set its limit)';
+  for (const tool of ['setpriv', 'prlimit']) {
+    try {
+      execFileSync(tool, ['--version'], { stdio: 'ignore' });
+    } catch {
+      return `no ${tool} here (util-linux)`;
+    }
+  }
+  return undefined;
+}
+const userSkip = nprocSkip();
+if (userSkip) console.log(`SKIP RLIMIT_NPROC: ${userSkip}`);
+
+/** Tasks (threads) whose real uid is `uid`, counted here independently of the plugin. */
+function tasksOf(uid: number): number {
+  let tasks = 0;
+  for (const name of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      const status = readFileSync(`/proc/${name}/status`, 'utf8');
+      if (Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]) === uid) tasks += Number(/^Threads:\s+(\d+)/m.exec(status)?.[1]);
+    } catch {
+      // gone
+    }
+  }
+  return tasks;
+}
+
+describe('a fork refused by RLIMIT_NPROC of Redis\'s user (real kernel)', { skip: userSkip }, () => {
+  let redis: RedisServer;
+  let dir: string;
+  let limit: number;
+  const fillers: ChildProcess[] = [];
+  const asNobody = ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'];
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'redisfork-nproc-'));
+    chownSync(dir, NOBODY, NOBODY);
+    // Room for Redis's own threads at start; other processes of the same user fill the rest later
+    // (the count is the user's, not the process's: root here has no CAP_SYS_RESOURCE to lower the
+    // limit of a running process of another user, so it is set at start).
+    limit = tasksOf(NOBODY) + 20;
+    redis = await startRedis({ dir, wrapper: ['prlimit', `--nproc=${limit}:${limit}`, ...asNobody] });
+  });
+  after(async () => {
+    for (const filler of fillers) filler.kill('SIGKILL');
+    await redis?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const doctor = async () => {
+    const run = await runPlugin(['doctor', '--url', redis.url, '--json'], { timeoutMs: 30_000 });
+    return { run, finding: (JSON.parse(run.stdout) as { instances: { findings: Finding[] }[] }).instances[0]!.findings.find((f) => f.check === 'user_tasks') };
+  };
+
+  it('when other processes of its user fill the limit, BGSAVE is refused with EAGAIN and the doctor names the limit', async () => {
+    const client = redis.client();
+    await client.ping();
+    assert.equal((await doctor()).finding, undefined, 'nothing to say with room');
+    while (tasksOf(NOBODY) < limit) {
+      fillers.push(spawn(asNobody[0]!, [...asNobody.slice(1), 'sleep', '300'], { stdio: 'ignore' }));
+      await waitFor(() => fillers.at(-1)!.pid !== undefined && existsSync(`/proc/${fillers.at(-1)!.pid}`), 5000, 'a filler process');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await client.call('BGSAVE').catch(() => undefined);
+    await waitFor(() => /fork: Resource temporarily unavailable/.test(redis.log()), 5000, 'Redis to log the refused fork');
+    const { run, finding } = await doctor();
+    assert.equal(finding?.verdict, 'critical', run.stdout.slice(0, 3000));
+    assert.match(finding!.summary, new RegExp(`uid ${NOBODY}\\) has \\d+ tasks, (as many as|more than) Redis's "Max processes" allows \\(${limit}\\)`));
+    assert.match(finding!.remedy[0] ?? '', new RegExp(`^prlimit --pid ${redis.pid} --nproc=`));
+
+    for (const filler of fillers.splice(0)) filler.kill('SIGKILL');
+    await waitFor(() => tasksOf(NOBODY) < limit, 5000, 'the fillers to end');
+    await client.call('BGSAVE');
+    await waitFor(async () => /rdb_last_bgsave_status:ok/.test(String(await client.call('INFO', 'persistence'))), 10_000, 'the save to succeed with room');
   });
 });

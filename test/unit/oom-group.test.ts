@@ -56,7 +56,7 @@ function input(cgroup: Partial<CgroupFacts>, podUid?: string): DoctorInput {
     snapshot: {
       state: 'up',
       info,
-      config: { save: '3600 1', 'stop-writes-on-bgsave-error': 'yes', appendonly: 'no' },
+      config: { save: '3600 1', 'stop-writes-on-bgsave-error': 'yes' },
       kernel: undefined,
       process: { pid: 9, vmRss: 400 * MiB, vmData: 500 * MiB, vmStk: 0, vmSize: 600 * MiB, thpEnabled: false, effectiveUid: 999, anonHugePages: 0, charge: undefined, cgroup: facts },
       recentOomKills: { cgroup: 1, host: 0 },

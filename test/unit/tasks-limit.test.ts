@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { HostFs } from '../../src/host/read.ts';
 import { readTaskLimit } from '../../src/host/cgroup-pids.ts';
-import { parseLoadavgTasks, parseProcCgroup } from '../../src/host/parse.ts';
+import { parseLoadavgTasks, parseMaxProcesses, parseProcCgroup, parseTaskOwner } from '../../src/host/parse.ts';
 import { readHostTasks } from '../../src/host/read.ts';
 import { diagnose, type DoctorInput } from '../../src/analysis/doctor.ts';
 import { instanceValues } from '../../src/analysis/metrics.ts';
@@ -171,5 +171,32 @@ describe('the host-wide task limits', () => {
     const threads = withHost({ tasks: 5000, threadsMax: 5000, pidMax: 4_194_304 })!;
     assert.equal(threads.verdict, 'critical');
     assert.match(threads.summary, /as many as kernel\.threads-max allows \(5000\): every fork on the host fails with EAGAIN/);
+  });
+});
+
+describe('RLIMIT_NPROC of Redis\'s user', () => {
+  it('parses the owner of a task and the soft "Max processes"', () => {
+    assert.deepEqual(parseTaskOwner('Name:\tredis-server\nUid:\t999\t999\t999\t999\nThreads:\t6\nCapEff:\t0000000001000000\n'), { realUid: 999, threads: 6, capEff: 0x1000000n });
+    assert.equal(parseTaskOwner('Name:\tx\n'), undefined);
+    assert.equal(parseMaxProcesses('Limit                     Soft Limit           Hard Limit           Units\nMax processes             4096                 8192                 processes\n'), 4096);
+    assert.equal(parseMaxProcesses('Max processes             unlimited            unlimited            processes\n'), null);
+  });
+
+  const withUser = (userTasks: DoctorInput['userTasks']) => {
+    const input = doctorInput({ limit: null, refused: 0 });
+    input.userTasks = userTasks;
+    input.pid = 4242;
+    return diagnose(input).findings.find((f) => f.check === 'user_tasks');
+  };
+
+  it('is silent with room, for an unlimited or exempt user; critical at the limit with prlimit', () => {
+    assert.equal(withUser({ uid: 999, limit: 4096, tasks: 100, exempt: false }), undefined);
+    assert.equal(withUser({ uid: 999, limit: null, tasks: undefined, exempt: false }), undefined);
+    assert.equal(withUser({ uid: 0, limit: 10, tasks: undefined, exempt: true }), undefined);
+    const full = withUser({ uid: 999, limit: 64, tasks: 64, exempt: false })!;
+    assert.equal(full.verdict, 'critical');
+    assert.match(full.summary, /uid 999\) has 64 tasks, as many as Redis's "Max processes" allows \(64\)/);
+    assert.equal(full.remedy[0], 'prlimit --pid 4242 --nproc=128:128   # takes effect at once');
+    assert.equal(withUser({ uid: 999, limit: 100, tasks: 95, exempt: false })?.verdict, 'warning');
   });
 });
