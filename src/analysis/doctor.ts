@@ -391,7 +391,9 @@ export function diagnose(input: DoctorInput): Diagnosis {
       verdict: reachable ? 'warning' : 'ok',
       summary: reachable
         ? `Transparent huge pages reach this Redis: ${thpCowCost(kernelVersionOf(kernel))}. ` +
-          (kernel.thpEnabled === 'always' ? 'Redis warns about it in its log.' : 'Redis does not warn about it: it checks only the top-level mode.')
+          (kernel.thpEnabled === 'always'
+            ? 'Redis warns about it in its log if the mode was already "always" when it started (it checks once, at start).'
+            : 'Redis does not warn about it: it checks only the top-level mode, and only at start.')
         : hostAlways
           ? 'Host THP is "always" but this Redis opted out (THP_enabled: 0, disable-thp yes).'
           : `Host THP is "${hostThp}": it does not reach Redis's heap unless something asks for huge pages.`,
