@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { freePort, startRedis, waitFor, waitForBgsave, type RedisServer } from '../helpers/redis-server.ts';
 import { alarms, bashWaitForAlarm, eventualValue, startNetdata, waitForAlarm, type NetdataInstance } from '../helpers/netdata.ts';
 import { PLUGIN, assertBuilt, runPlugin } from '../helpers/plugin.ts';
-import { ContainerLab, containerSkipReason } from '../helpers/containers.ts';
+import { ContainerLab, containerSkipReason, removeCgroup } from '../helpers/containers.ts';
 import { canWrite, meminfoKb, overcommitSettings, overcommitSkipReason, withSysctl } from '../helpers/host-state.ts';
 
 const HEALTH = readFileSync(new URL('../../health.d/redisfork.conf', import.meta.url), 'utf8');
@@ -101,15 +101,7 @@ describe('alert pack in a real Netdata 1.37', () => {
     await netdata?.stop();
     if (unwritableDir) chmodSync(unwritableDir, 0o755);
     await Promise.all([healthy?.stop(), masked?.stop(), unwritable?.stop(), refused?.stop()]);
-    for (const dir of [service, slice]) {
-      for (let attempt = 0; attempt < 50 && existsSync(dir); attempt++) {
-        try {
-          rmdirSync(dir);
-        } catch {
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      }
-    }
+    for (const dir of [service, slice]) removeCgroup(dir);
     await lab?.cleanup();
     for (const name of ['thp_on', 'thp_off']) {
       const pidFile = join(lateDir, `${name}.pid`);

@@ -196,8 +196,8 @@ export class ContainerLab {
   }
 }
 
-/** Removes a cgroup; anything of ours still in it (a test that failed half-way) is killed first. */
-function removeCgroup(dir: string): void {
+/** Removes a cgroup (of any controller); anything of ours still in it (a test that failed half-way) is killed first. */
+export function removeCgroup(dir: string): void {
   if (!existsSync(dir)) return;
   for (const pid of readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
     try {

@@ -7,7 +7,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { accessSync, chownSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, chownSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import { startRedis, waitFor, type RedisServer } from '../helpers/redis-server.t
 import { RunningPlugin, runPlugin } from '../helpers/plugin.ts';
 import { displayValue, parseProtocol } from '../helpers/protocol.ts';
 import { canWrite, holdProcSys } from '../helpers/host-state.ts';
+import { removeCgroup } from '../helpers/containers.ts';
 import { HostFs, readKernelFacts } from '../../src/host/read.ts';
 import { diagnose } from '../../src/analysis/doctor.ts';
 import { parseRedisInfo } from '../../src/redis/info.ts';
@@ -61,15 +62,7 @@ describe('a fork refused by the pids limit (real kernel, cgroup v1)', { skip }, 
   });
   after(async () => {
     await redis?.stop();
-    for (const dir of [service, slice]) {
-      for (let attempt = 0; attempt < 50 && existsSync(dir); attempt++) {
-        try {
-          rmdirSync(dir);
-        } catch {
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      }
-    }
+    for (const dir of [service, slice]) removeCgroup(dir);
   });
 
   it('with room: charts the tasks against the limit of its service, and the doctor finds it fine', async () => {
