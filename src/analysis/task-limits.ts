@@ -1,7 +1,8 @@
 /**
  * The doctor's findings on the limits of tasks that refuse a fork with EAGAIN ("fork: Resource
- * temporarily unavailable") whatever the memory: the pids cgroup on Redis's path, and the host's
- * kernel.threads-max and kernel.pid_max. Pure, as the rest of the doctor.
+ * temporarily unavailable") whatever the memory: the pids cgroup on Redis's path, the host's
+ * kernel.threads-max and kernel.pid_max, and RLIMIT_NPROC of Redis's user. Pure, as the rest of
+ * the doctor.
  */
 import type { DoctorInput, Finding, Verdict } from './doctor.ts';
 import type { KernelFacts } from '../host/facts.ts';
