@@ -36,6 +36,8 @@ export interface RedisLink {
   fetchConfig(): Promise<CollectResult>;
   /** Called while a collection waits: drops a connection whose reply is long overdue. */
   dropIfSilent?(now: number): void;
+  /** This side of the TCP connection to Redis, where known. */
+  readonly localEndpoint?: { address: string; port: number } | undefined;
   close(): Promise<void>;
 }
 
@@ -178,7 +180,7 @@ export class InstanceJob {
     const { info, config } = reading;
     this.noteRestart(info, now);
     // Decided before this.info is replaced: the decision stands while the process is the same.
-    const locality = this.sameProcess(info) && this.locality ? this.locality : decideLocality(this.hostFs, this.settings, info, this.scanner, now);
+    const locality = this.sameProcess(info) && this.locality ? this.locality : decideLocality(this.hostFs, this.settings, info, this.scanner, now, this.connection.localEndpoint);
     this.lastUptime = info.uptimeSeconds;
     this.lastCollectedAt = now;
     // INFO replication comes only once a minute: keep the role between those rounds.

@@ -7,6 +7,8 @@
  * one in a container one per PID namespace), an age that agrees with uptime_in_seconds, and a LISTEN
  * socket on INFO's tcp_port (or the job's unix socket) in its own network namespace. Or when the job
  * names a `pid`, pidfile or `container`. A unix socket is local even when its process is unknown.
+ * Where no age agrees (the wall clock was set since Redis started: INFO's uptime is wall-clock time),
+ * the one such process that holds the far end of the plugin's own TCP connection.
  */
 import type { JobConfig } from '../config/types.ts';
 import type { RedisInfo } from '../redis/info.ts';
@@ -14,7 +16,7 @@ import { HostFs, readProcessAgeSeconds, readProcessCommand } from './read.ts';
 import { parseInteger, parseProcessStatus } from './parse.ts';
 import { containerMatches, describeContainer, type ContainerIdentity } from './container.ts';
 import { ContainerNames } from './container-names.ts';
-import { listensOn, readListeningSockets, readServerProcess, scanServerProcesses, type ServerProcess } from './server-processes.ts';
+import { holdsConnectionFrom, listensOn, readListeningSockets, readServerProcess, scanServerProcesses, type ServerProcess } from './server-processes.ts';
 
 export type Locality = 'local' | 'remote';
 
@@ -64,6 +66,8 @@ export function decideLocality(
   info: RedisInfo,
   scanner: ServerProcessScanner = new ServerProcessScanner(fs),
   now: number = Date.now(),
+  /** This side of the plugin's TCP connection to the server, where known. */
+  client?: { address: string; port: number },
 ): LocalityDecision {
   const named = pidNamedByJob(fs, job);
   if (named !== undefined) {
@@ -107,6 +111,24 @@ export function decideLocality(
       reason: `${candidates.length} processes on this host fit this server (${candidates.map((c) => `${c.pid} in ${describeContainer(c.container)}`).join('; ')}); set pid: or container: in the job to choose`,
       candidates,
     };
+  }
+  // INFO's uptime is wall-clock time and a process's age is not: where the wall clock was set or
+  // stepped since Redis started (NTP at boot, a VM resumed or migrated) no age agrees. A process that
+  // holds the far end of the plugin's own connection is this server, whatever the clocks say.
+  const serverPort = info.tcpPort;
+  if (candidates.length === 0 && client !== undefined && processId !== undefined && serverPort !== undefined && serverPort > 0 && job.target.kind !== 'unix') {
+    const holding = scanner
+      .scan(now)
+      .filter((s) => s.innermostPid === processId && (wanted === undefined || containerMatches(wanted, s.container)) && holdsConnectionFrom(fs, s.pid, serverPort, client));
+    const found = holding.length === 1 ? holding[0] : undefined;
+    if (found !== undefined) {
+      return {
+        locality: 'local',
+        pid: found.pid,
+        reason: `process ${found.pid} on this host${found.inContainer ? ` (pid ${found.innermostPid} in ${describeContainer(found.container)})` : ''} holds this plugin's connection; its age (${Math.round(found.ageSeconds ?? 0)} s) disagrees with INFO's uptime (${info.uptimeSeconds ?? '?'} s): the wall clock moved since Redis started`,
+        container: found.container,
+      };
+    }
   }
   if (job.target.kind === 'unix') {
     return { locality: 'local', pid: undefined, reason: 'unix socket (its process could not be identified)' };

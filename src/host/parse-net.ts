@@ -31,6 +31,33 @@ export function parseListeningTcp(text: string): ListeningTcpSocket[] {
   return out;
 }
 
+/** A connected TCP socket: the far end's address and port, and the socket's inode. */
+export interface TcpPeer {
+  address: string;
+  port: number;
+  inode: number;
+}
+
+/** TCP_ESTABLISHED in the kernel's `st` column. */
+const TCP_ESTABLISHED = '01';
+
+/** The peers of the ESTABLISHED sockets of `/proc/net/tcp` or `tcp6` whose local port is `localPort`. */
+export function parseTcpPeers(text: string, localPort: number): TcpPeer[] {
+  const out: TcpPeer[] = [];
+  const portHex = `:${localPort.toString(16).toUpperCase().padStart(4, '0')}`;
+  for (const line of text.split('\n')) {
+    const fields = line.trim().split(/\s+/);
+    if (fields.length < 10 || fields[3] !== TCP_ESTABLISHED || !fields[1]?.toUpperCase().endsWith(portHex)) continue;
+    const [hexAddress, hexPort] = (fields[2] ?? '').split(':');
+    const address = hexAddress === undefined ? undefined : decodeProcAddress(hexAddress);
+    const port = Number.parseInt(hexPort ?? '', 16);
+    const inode = Number(fields[9]);
+    if (address === undefined || !Number.isInteger(port) || !Number.isInteger(inode)) continue;
+    out.push({ address, port, inode });
+  }
+  return out;
+}
+
 function decodeProcAddress(hex: string): string | undefined {
   if (!/^[0-9A-Fa-f]+$/.test(hex)) return undefined;
   if (hex.length === 8) return wordBytes(hex).join('.');

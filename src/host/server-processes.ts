@@ -15,6 +15,7 @@ import { ContainerNames } from './container-names.ts';
 import {
   parseListeningTcp,
   parseListeningUnix,
+  parseTcpPeers,
   socketInode,
   type ListeningTcpSocket,
   type ListeningUnixSocket,
@@ -132,3 +133,19 @@ export function listensOn(sockets: ListeningSockets, target: { port: number } | 
   // Through /proc/PID/root/… or a bind mount the host's path ends with the path seen inside.
   return sockets.unix.some((s) => target.path === s.path || target.path.endsWith(s.path));
 }
+
+/**
+ * Does this process hold the far end of our connection to `serverPort` from `client` (our side's
+ * address and port)? In its network namespace's TCP tables, and among its own sockets where its
+ * fds can be read. Decisive where nothing else is: a server holds the connections made to it.
+ */
+export function holdsConnectionFrom(fs: HostFs, pid: number, serverPort: number, client: { address: string; port: number }): boolean {
+  const peers = [...parseTcpPeers(fs.read(`/proc/${pid}/net/tcp`) ?? '', serverPort), ...parseTcpPeers(fs.read(`/proc/${pid}/net/tcp6`) ?? '', serverPort)];
+  const mine = peers.filter((peer) => peer.port === client.port && plainAddress(peer.address) === plainAddress(client.address));
+  if (mine.length === 0) return false;
+  const inodes = readSocketInodes(fs, pid);
+  return inodes === undefined || mine.some((peer) => inodes.has(peer.inode));
+}
+
+/** `::ffff:127.0.0.1` and `127.0.0.1` are one address. */
+const plainAddress = (address: string) => (address.startsWith('::ffff:') ? address.slice(7) : address);

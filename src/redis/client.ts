@@ -155,6 +155,11 @@ export class RedisConnection {
     return { commands, infoCount: commands.length - (withConfig ? CONFIG_KEYS.length : 0) };
   }
 
+  /** This side of the connection to Redis: the locality decision looks for it among a process's sockets. */
+  get localEndpoint(): { address: string; port: number } | undefined {
+    return this.link.localEndpoint;
+  }
+
   /** Drops the connection when a reply is overdue (see RespConnection.dropIfSilent). */
   dropIfSilent(now: number): void {
     this.link.dropIfSilent(now);

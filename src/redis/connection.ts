@@ -50,6 +50,13 @@ export class RespConnection {
     return this.socket !== undefined && this.connecting === undefined;
   }
 
+  /** This side of the TCP connection (its address and port as Redis sees them, unless NAT is in between); undefined for a unix socket or none. */
+  get localEndpoint(): { address: string; port: number } | undefined {
+    const socket = this.socket;
+    if (socket === undefined || socket.localPort === undefined || socket.localAddress === undefined) return undefined;
+    return { address: socket.localAddress, port: socket.localPort };
+  }
+
   /**
    * Writes the commands at once and resolves with one reply each (an error reply as a ReplyError
    * value). Rejects when there is no connection and none can be made now, or when it breaks.

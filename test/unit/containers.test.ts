@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { containerFromCgroupPath, containerMatches, unescapeSystemdUnit, type ContainerIdentity } from '../../src/host/container.ts';
 import { ContainerNames, parseDockerName } from '../../src/host/container-names.ts';
-import { parseFibTrieLocalAddresses, parseListeningTcp, parseListeningUnix, socketInode } from '../../src/host/parse-net.ts';
+import { parseFibTrieLocalAddresses, parseListeningTcp, parseListeningUnix, parseTcpPeers, socketInode } from '../../src/host/parse-net.ts';
 import { chooseEndpoint, discoveredJobName } from '../../src/host/discovery.ts';
 import { cgroupAncestry, readCgroup } from '../../src/host/cgroup.ts';
 import { HostFs } from '../../src/host/read.ts';
@@ -288,5 +288,46 @@ describe('locality across PID namespaces, on a /proc tree', () => {
     assert.equal(decideLocality(fs, job(), info(7000)).locality, 'remote');
     assert.equal(decideLocality(fs, job(), { ...info(6379), uptimeSeconds: 5000 }).locality, 'remote');
     assert.equal(decideLocality(fs, job({ container: 'nosuch' }), info(6379)).locality, 'remote');
+  });
+});
+
+describe('locality when the wall clock moved since Redis started (its age disagrees with INFO\'s uptime)', () => {
+  const root = mkdtempSync(join(tmpdir(), 'redisfork-clocktree-'));
+  after(() => rmSync(root, { recursive: true, force: true }));
+  const write = (path: string, content: string) => {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), content);
+  };
+  // Two containers' Redis, PID 1 on 6379 each in a network namespace of its own, 100 s old; the
+  // plugin's connection (10.88.0.1:40000 -> 10.88.0.7:6379) is in the second one's table only.
+  const listen = '   0: 00000000:18EB 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 501 1\n';
+  const established = '   1: 0700580A:18EB 0100580A:9C40 01 00000000:00000000 00:00000000 00000000     0        0 777 1\n';
+  write('/proc/uptime', '1000.00 1900.00\n');
+  for (const pid of [201, 202]) {
+    write(`/proc/${pid}/comm`, 'redis-server\n');
+    write(`/proc/${pid}/status`, `Name:\tredis-server\nPPid:\t50\nNSpid:\t${pid}\t1\n`);
+    write(`/proc/${pid}/stat`, `${pid} (redis-server) S 50 ${'0 '.repeat(15)}1 0 90000 0\n`);
+    write(`/proc/${pid}/cgroup`, `4:memory:/docker/${String(pid).repeat(16).slice(0, 64)}\n`);
+    write(`/proc/${pid}/net/tcp`, `  sl  local_address rem_address   st\n${listen}${pid === 202 ? established : ''}`);
+  }
+  const fs = new HostFs(root);
+  const job: JobConfig = {
+    name: 'j', displayUrl: 'redis://10.88.0.7:6379', target: parseRedisUrl('redis://10.88.0.7:6379').target, username: undefined,
+    password: undefined, passwordSource: 'none', db: 0, tls: undefined, timeoutMs: 1000, pid: 'auto',
+  };
+  const stepped = { ...parseRedisInfo(''), processId: 1, uptimeSeconds: 400, tcpPort: 6379 };
+
+  it('reads the peers of a port\'s ESTABLISHED sockets', () => {
+    assert.deepEqual(parseTcpPeers(`  sl  local_address rem_address   st\n${listen}${established}`, 6379), [{ address: '10.88.0.1', port: 40000, inode: 777 }]);
+  });
+  it('takes the process that holds the plugin\'s connection, and only it', () => {
+    const decision = decideLocality(fs, job, stepped, undefined, 0, { address: '10.88.0.1', port: 40000 });
+    assert.equal(decision.locality, 'local');
+    assert.equal(decision.pid, 202);
+    assert.match(decision.reason, /holds this plugin's connection; its age \(100 s\) disagrees with INFO's uptime \(400 s\)/);
+  });
+  it('stays remote without that evidence: no connection known, or another one', () => {
+    assert.equal(decideLocality(fs, job, stepped).locality, 'remote');
+    assert.equal(decideLocality(fs, job, stepped, undefined, 0, { address: '10.88.0.1', port: 40001 }).locality, 'remote');
   });
 });
