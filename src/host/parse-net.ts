@@ -14,21 +14,43 @@ export interface ListeningTcpSocket {
 /** TCP_LISTEN in the kernel's `st` column. */
 const TCP_LISTEN = '0A';
 
-/** LISTEN sockets of `/proc/net/tcp` or `tcp6`. Addresses there are hex, each 32-bit word in host (little-endian) order. */
-export function parseListeningTcp(text: string): ListeningTcpSocket[] {
-  const out: ListeningTcpSocket[] = [];
+/** One socket of `/proc/net/tcp` or `tcp6`: its state, both ends and its inode. */
+interface TcpRow {
+  state: string;
+  local: { address: string; port: number };
+  remote: { address: string; port: number };
+  inode: number;
+}
+
+/** The rows of `/proc/net/tcp` or `tcp6`. Addresses there are hex, each 32-bit word in host (little-endian) order. */
+function tcpRows(text: string): TcpRow[] {
+  const rows: TcpRow[] = [];
   for (const line of text.split('\n')) {
     const fields = line.trim().split(/\s+/);
     // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
-    if (fields.length < 10 || fields[3] !== TCP_LISTEN) continue;
-    const [hexAddress, hexPort] = (fields[1] ?? '').split(':');
-    const address = hexAddress === undefined ? undefined : decodeProcAddress(hexAddress);
-    const port = Number.parseInt(hexPort ?? '', 16);
+    if (fields.length < 10) continue;
+    const local = socketEnd(fields[1]);
+    const remote = socketEnd(fields[2]);
     const inode = Number(fields[9]);
-    if (address === undefined || !Number.isInteger(port) || !Number.isInteger(inode)) continue;
-    out.push({ address, port, inode });
+    if (local === undefined || remote === undefined || !Number.isInteger(inode)) continue;
+    rows.push({ state: fields[3] ?? '', local, remote, inode });
   }
-  return out;
+  return rows;
+}
+
+/** `0100007F:18EB` -> 127.0.0.1, 6379. */
+function socketEnd(field: string | undefined): { address: string; port: number } | undefined {
+  const [hexAddress, hexPort] = (field ?? '').split(':');
+  const address = hexAddress === undefined ? undefined : decodeProcAddress(hexAddress);
+  const port = Number.parseInt(hexPort ?? '', 16);
+  return address === undefined || !Number.isInteger(port) ? undefined : { address, port };
+}
+
+/** LISTEN sockets of `/proc/net/tcp` or `tcp6`. */
+export function parseListeningTcp(text: string): ListeningTcpSocket[] {
+  return tcpRows(text)
+    .filter((row) => row.state === TCP_LISTEN)
+    .map((row) => ({ address: row.local.address, port: row.local.port, inode: row.inode }));
 }
 
 /** A connected TCP socket: the far end's address and port, and the socket's inode. */
@@ -43,19 +65,9 @@ const TCP_ESTABLISHED = '01';
 
 /** The peers of the ESTABLISHED sockets of `/proc/net/tcp` or `tcp6` whose local port is `localPort`. */
 export function parseTcpPeers(text: string, localPort: number): TcpPeer[] {
-  const out: TcpPeer[] = [];
-  const portHex = `:${localPort.toString(16).toUpperCase().padStart(4, '0')}`;
-  for (const line of text.split('\n')) {
-    const fields = line.trim().split(/\s+/);
-    if (fields.length < 10 || fields[3] !== TCP_ESTABLISHED || !fields[1]?.toUpperCase().endsWith(portHex)) continue;
-    const [hexAddress, hexPort] = (fields[2] ?? '').split(':');
-    const address = hexAddress === undefined ? undefined : decodeProcAddress(hexAddress);
-    const port = Number.parseInt(hexPort ?? '', 16);
-    const inode = Number(fields[9]);
-    if (address === undefined || !Number.isInteger(port) || !Number.isInteger(inode)) continue;
-    out.push({ address, port, inode });
-  }
-  return out;
+  return tcpRows(text)
+    .filter((row) => row.state === TCP_ESTABLISHED && row.local.port === localPort)
+    .map((row) => ({ address: row.remote.address, port: row.remote.port, inode: row.inode }));
 }
 
 function decodeProcAddress(hex: string): string | undefined {
