@@ -574,6 +574,7 @@ function saveFitFinding(input: DoctorInput, rss: number | undefined, limit: Retu
         ? `${KNOB[container.runtime]} ${Math.ceil((needed * 1.1) / 2 ** 20)}m --memory-swap ${Math.ceil((needed * 1.1) / 2 ** 20)}m ${shortContainerId(container.id)}`
         : `raise the container's memory limit to at least ${mib(needed * 1.1)}`;
   const maxmemory = info.maxmemory;
+  const takesRedis = verdict === 'critical' ? oomTakesRedis(input) : undefined;
   return {
     check: 'save_fit',
     title: 'Will the next save fit?',
@@ -581,7 +582,7 @@ function saveFitFinding(input: DoctorInput, rss: number | undefined, limit: Retu
     summary:
       `The next save needs about ${mib(needed)}: RSS ${mib(rss)} + ${mib(cow ?? 0)} of copy-on-write (the largest of the recent saves), ${pct(share)} of ${limitText}.` +
       (verdict === 'critical'
-        ? ` That is ${mib(missing)} more than the limit: the save child will likely be OOM-killed ("Background saving terminated by signal 9").${oomTakesRedis(input)?.sentence ?? ''}`
+        ? ` That is ${mib(missing)} more than the limit: the save child will likely be OOM-killed ("Background saving terminated by signal 9").${takesRedis?.sentence ?? ''}`
         : verdict === 'warning'
           ? ` Less than ${100 - THRESHOLDS.saveFitWarnPercent}% of the limit is left for anything else.`
           : ''),
@@ -598,7 +599,7 @@ function saveFitFinding(input: DoctorInput, rss: number | undefined, limit: Retu
             ...(knob ? [knob] : limit.source === 'cgroup' ? [`raise the memory limit of ${cgroupPath ?? 'its cgroup'} to at least ${mib(needed * 1.1)}`] : []),
             `or lower maxmemory so that RSS + copy-on-write stays below ${mib(limit.bytes * (THRESHOLDS.saveFitWarnPercent / 100))} (e.g. CONFIG SET maxmemory ${Math.floor(Math.max(0, limit.bytes * 0.9 - (cow ?? 0)) * 0.8)})`,
             'save when writes are low: copy-on-write grows with the writes during the save',
-            ...(verdict === 'critical' && oomTakesRedis(input) ? [oomTakesRedis(input)!.remedy] : []),
+            ...(takesRedis ? [takesRedis.remedy] : []),
           ],
   };
 }

@@ -7,13 +7,10 @@
 import { join } from 'node:path';
 import type { TaskLimitFacts } from './facts.ts';
 import type { HostFs } from './read.ts';
-import { cgroupAncestry } from './cgroup.ts';
+import { CGROUP_RELOCATE_MS, cgroupAncestry } from './cgroup.ts';
 import { parseCgroupLimit, parseInteger, parseProcCgroup, pickSpaceSeparated } from './parse.ts';
 
 const V1_MOUNT = '/sys/fs/cgroup/pids';
-
-/** How long a process's pids cgroup and its limits are taken as known. */
-export const PIDS_RELOCATE_MS = 60_000;
 
 interface PidsLocation {
   version: 1 | 2;
@@ -65,7 +62,7 @@ export function readTaskLimit(fs: HostFs, pid: number, previous: TaskLimitFacts 
   let location: PidsLocation;
   let levels: readonly string[];
   let locatedAt: number;
-  if (previous?.locatedAt !== undefined && now >= previous.locatedAt && now - previous.locatedAt < PIDS_RELOCATE_MS) {
+  if (previous?.locatedAt !== undefined && now >= previous.locatedAt && now - previous.locatedAt < CGROUP_RELOCATE_MS) {
     // No pids files on the path (a bare host's root cgroup): nothing can have changed.
     if (previous.levels.length === 0) return previous;
     location = previous;
