@@ -5,7 +5,7 @@
 import type { ChartValues } from '../model/chart-values.ts';
 import { HOST_CHARTS, type HostChartId, type HostChartValues, type InstanceChartValues } from '../../charts/catalog.ts';
 import type { InstanceSnapshot } from '../model/instance.ts';
-import { anonymousThp, type KernelFacts } from '../host/facts.ts';
+import { anonymousThp, inPidsCgroup, type KernelFacts } from '../host/facts.ts';
 import { forkModelInput, predictFork } from './kernel-model.ts';
 import { failureMasked, writesRefused } from './persistence.ts';
 import { thpReachesProcess } from './thp.ts';
@@ -88,7 +88,7 @@ export function instanceValues(snapshot: InstanceSnapshot): Map<string, ChartVal
     put('overcommit', { overcommit_memory: kernel.overcommitMemory, rss_of_ram: percent(rss, ram) });
   }
   const tasks = proc?.tasks;
-  if (tasks !== undefined && tasks.levels.length > 0) put('tasks', { tasks: tasks.tasks, limit: tasks.limit ?? undefined, refused: snapshot.recentRefusedTasks });
+  if (inPidsCgroup(tasks)) put('tasks', { tasks: tasks.tasks, limit: tasks.limit ?? undefined, refused: snapshot.recentRefusedTasks });
   if (kernel !== undefined && proc !== undefined) {
     const input = forkModelInput(kernel, proc);
     if (input) {

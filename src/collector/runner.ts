@@ -16,7 +16,7 @@ import { shortContainerId } from '../host/container.ts';
 import { HostFs, KernelFactsReader } from '../host/read.ts';
 import { ProcessFactsCache } from '../host/process-cache.ts';
 import { ServerProcessScanner } from '../host/locality.ts';
-import type { KernelFacts } from '../host/facts.ts';
+import { inPidsCgroup, type KernelFacts } from '../host/facts.ts';
 import { hostValues, instanceValues } from '../analysis/metrics.ts';
 import type { InstanceSnapshot } from '../model/instance.ts';
 import { ProtocolEmitter, labelSignature } from '../protocol/emitter.ts';
@@ -210,7 +210,7 @@ export class Collector {
       engineForks: info !== undefined && engineForks(info.engine),
       local: job.locality?.locality === 'local',
       hasProcess: job.locality?.pid !== undefined,
-      inPidsCgroup: (job.lastSnapshot?.process?.tasks?.levels.length ?? 0) > 0,
+      inPidsCgroup: inPidsCgroup(job.lastSnapshot?.process?.tasks),
     };
     const key = (known.hasInfo ? 1 : 0) | (known.engineForks ? 2 : 0) | (known.local ? 4 : 0) | (known.hasProcess ? 8 : 0) | (known.inPidsCgroup ? 16 : 0);
     let charts = this.chartLists[key];

@@ -162,6 +162,11 @@ export interface TaskLimitFacts {
   refused: number | undefined;
 }
 
+/** Whether a pids limit can apply: some cgroup on the process's path, not the root, has pids files (the tasks chart's rule). */
+export function inPidsCgroup(tasks: TaskLimitFacts | undefined): tasks is TaskLimitFacts {
+  return tasks !== undefined && tasks.levels.length > 0;
+}
+
 export interface ChargeEstimate {
   /** What a fork of this process would be charged by commit accounting. */
   bytes: number;

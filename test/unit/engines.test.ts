@@ -11,6 +11,7 @@ import { REAL_CAPTURES, engineSnapshot } from '../helpers/engine-snapshot.ts';
 import { instanceValues } from '../../src/analysis/metrics.ts';
 import { parseInfoFields } from '../../src/redis/info.ts';
 import { INSTANCE_CHARTS, chartApplies } from '../../charts/catalog.ts';
+import { inPidsCgroup } from '../../src/host/facts.ts';
 
 /** Dimensions a capture cannot fill, and why (the fields appeared in the version named). */
 const PRE_6_2 = {
@@ -78,7 +79,7 @@ describe('real INFO captures, engine by engine', () => {
         const skips = SKIPS[file] ?? {};
         // The captured Redis is in the root pids cgroup (no pids files): the tasks chart does not apply
         // (test/unit/tasks-limit.test.ts reads a capture where it does).
-        const known = { hasInfo: true, engineForks: true, local: true, hasProcess: true, inPidsCgroup: (snapshot.process?.tasks?.levels.length ?? 0) > 0 };
+        const known = { hasInfo: true, engineForks: true, local: true, hasProcess: true, inPidsCgroup: inPidsCgroup(snapshot.process?.tasks) };
         const missing: string[] = [];
         for (const chart of INSTANCE_CHARTS.filter((c) => chartApplies(c, known))) {
           for (const dim of chart.dimensions) {
