@@ -11,7 +11,7 @@ import { THRESHOLDS } from './thresholds.ts';
 import { thpReachesProcess } from './thp.ts';
 import { engineForks, versionMajorMinor } from '../redis/info.ts';
 import { kernelAtLeast, parseKernelRelease } from '../host/parse.ts';
-import { describeContainer, shortContainerId, type ContainerIdentity } from '../host/container.ts';
+import { RUNTIME_UPDATE, describeContainer, shortContainerId, type ContainerIdentity } from '../host/container.ts';
 import { saveNeeds } from './save-fit.ts';
 import { hostTasksFinding, taskLimitFinding, userTasksFinding } from './task-limits.ts';
 
@@ -512,11 +512,6 @@ export function formatDiagnoses(diagnoses: Diagnosis[]): string {
   return out.join('\n');
 }
 
-const KNOB: Record<string, string> = {
-  docker: 'docker update --memory',
-  podman: 'podman update --memory',
-};
-
 /**
  * What an OOM kill of the save child takes with it where Redis runs: on cgroup v2, every process of
  * a cgroup whose `memory.oom.group` is 1 (Kubernetes 1.28+ sets it on each container), or, for a
@@ -570,8 +565,8 @@ function saveFitFinding(input: DoctorInput, rss: number | undefined, limit: Retu
     ? undefined
     : container.podUid !== undefined
       ? `raise the pod's resources.limits.memory to at least ${mib(needed * 1.1)}`
-      : KNOB[container.runtime] && container.id
-        ? `${KNOB[container.runtime]} ${Math.ceil((needed * 1.1) / 2 ** 20)}m --memory-swap ${Math.ceil((needed * 1.1) / 2 ** 20)}m ${shortContainerId(container.id)}`
+      : RUNTIME_UPDATE[container.runtime] && container.id
+        ? `${RUNTIME_UPDATE[container.runtime]} --memory ${Math.ceil((needed * 1.1) / 2 ** 20)}m --memory-swap ${Math.ceil((needed * 1.1) / 2 ** 20)}m ${shortContainerId(container.id)}`
         : `raise the container's memory limit to at least ${mib(needed * 1.1)}`;
   const maxmemory = info.maxmemory;
   const takesRedis = verdict === 'critical' ? oomTakesRedis(input) : undefined;

@@ -7,12 +7,13 @@
 import type { DoctorInput, Finding, Verdict } from './doctor.ts';
 import type { KernelFacts } from '../host/facts.ts';
 import { THRESHOLDS } from './thresholds.ts';
-import { shortContainerId } from '../host/container.ts';
+import { RUNTIME_UPDATE, shortContainerId } from '../host/container.ts';
 
-const PIDS_KNOB: Record<string, string> = {
-  docker: 'docker update --pids-limit',
-  podman: 'podman update --pids-limit',
-};
+/** How tight `room` under `limit` is for a fork, which needs one task more: none left, or under the warning share. */
+function tightness(room: number, limit: number): 'none' | 'low' | undefined {
+  if (room < 1) return 'none';
+  return room < (limit * THRESHOLDS.tasksRoomWarnPercent) / 100 ? 'low' : undefined;
+}
 
 /**
  * The pids limit on Redis's cgroup path: a fork needs one task of room at every level, and the
@@ -26,18 +27,19 @@ export function taskLimitFinding(input: DoctorInput): Finding | undefined {
   const sinceCreated = facts.refused ?? 0;
   if (limit === null && sinceCreated === 0) return undefined;
   const room = limit === null || tasks === undefined ? undefined : limit - tasks;
+  const tight = room === undefined || limit === null ? undefined : tightness(room, limit);
   const where = `${facts.mount}${limitPath === '/' ? '' : limitPath}`;
   const saveFailed = input.snapshot.info?.rdbLastBgsaveOk === false || input.snapshot.info?.aofLastRewriteOk === false;
   const refusedText = 'the kernel refuses a fork there with EAGAIN, which Redis logs as "Can\'t save in background: fork: Resource temporarily unavailable"; new threads fail too';
   let verdict: Verdict;
   let summary: string;
-  if (room !== undefined && room < 1) {
+  if (tight === 'none') {
     verdict = 'critical';
-    summary = `The pids limit of ${where} is reached: ${tasks} tasks of ${limit}. ${capitalize(refusedText)}.${saveFailed ? ' That is likely why the last save failed.' : ''}`;
+    summary = `The pids limit of ${where} is reached: ${tasks} tasks of ${limit}; ${refusedText}.${saveFailed ? ' That is likely why the last save failed.' : ''}`;
   } else if (recent > 0) {
     verdict = 'critical';
     summary = `The pids limit refused ${recent} task(s) (a fork or a new thread) in the last 10 minutes: ${refusedText}.${saveFailed ? ' That is likely why the last save failed.' : ''}`;
-  } else if (room !== undefined && limit !== null && room < (limit * THRESHOLDS.tasksRoomWarnPercent) / 100) {
+  } else if (tight === 'low') {
     verdict = 'warning';
     summary = `Only ${room} task(s) of room are left under the pids limit of ${where} (${tasks} of ${limit}); at none, ${refusedText}.`;
   } else if (sinceCreated > 0) {
@@ -54,8 +56,8 @@ export function taskLimitFinding(input: DoctorInput): Finding | undefined {
       ? 'find what took the tasks: ps -eLf | wc -l in the container, and Redis\'s own threads (io-threads)'
       : container?.podUid !== undefined
         ? `raise the pod's PID limit (the kubelet's podPidsLimit) to at least ${wanted}`
-        : container !== undefined && PIDS_KNOB[container.runtime] && container.id
-          ? `${PIDS_KNOB[container.runtime]} ${wanted} ${shortContainerId(container.id)}`
+        : container !== undefined && RUNTIME_UPDATE[container.runtime] && container.id
+          ? `${RUNTIME_UPDATE[container.runtime]} --pids-limit ${wanted} ${shortContainerId(container.id)}`
           : limitPath.endsWith('.service') || limitPath.endsWith('.scope') || limitPath.endsWith('.slice')
             ? `systemctl set-property ${limitPath.slice(limitPath.lastIndexOf('/') + 1)} TasksMax=${wanted}`
             : `echo ${wanted} > ${where}/pids.max`;
@@ -88,8 +90,9 @@ export function hostTasksFinding(kernel: KernelFacts | undefined): Finding | und
   if (limits.length === 0) return undefined;
   const tightest = limits.reduce((a, b) => (b.limit < a.limit ? b : a));
   const room = tightest.limit - facts.tasks;
-  const critical = room < 1;
-  if (!critical && room >= (tightest.limit * THRESHOLDS.tasksRoomWarnPercent) / 100) return undefined;
+  const tight = tightness(room, tightest.limit);
+  if (tight === undefined) return undefined;
+  const critical = tight === 'none';
   const raise =
     tightest.name === 'kernel.pid_max'
       ? ['sysctl -w kernel.pid_max=4194304   # the most a 64-bit kernel allows', "echo 'kernel.pid_max = 4194304' > /etc/sysctl.d/60-pid-max.conf   # keeps it after a reboot"]
@@ -115,8 +118,9 @@ export function userTasksFinding(input: DoctorInput): Finding | undefined {
   const facts = input.userTasks;
   if (facts === undefined || facts.limit === null || facts.exempt || facts.tasks === undefined) return undefined;
   const room = facts.limit - facts.tasks;
-  const critical = room < 1;
-  if (!critical && room >= (facts.limit * THRESHOLDS.tasksRoomWarnPercent) / 100) return undefined;
+  const tight = tightness(room, facts.limit);
+  if (tight === undefined) return undefined;
+  const critical = tight === 'none';
   const pid = input.pid ?? input.snapshot.process?.pid;
   const wanted = Math.max(facts.limit * 2, facts.tasks + 64);
   const shared = input.container !== undefined ? ' Containers that run as the same uid without a user namespace of their own share this count.' : '';
@@ -137,4 +141,3 @@ export function userTasksFinding(input: DoctorInput): Finding | undefined {
   };
 }
 
-const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);

@@ -71,6 +71,12 @@ export function containerMatches(wanted: string, container: ContainerIdentity | 
 }
 
 /** How a person names it: `docker redis-cache (3f2a…)`. */
+/** The runtimes whose CLI changes a running container's limits: `docker update --memory …`, `--pids-limit …`. */
+export const RUNTIME_UPDATE: Partial<Record<ContainerRuntime, string>> = {
+  docker: 'docker update',
+  podman: 'podman update',
+};
+
 export function describeContainer(container: ContainerIdentity | undefined): string {
   if (container === undefined) return 'the host';
   const id = shortContainerId(container.id);
