@@ -14,6 +14,7 @@ import { parseFibTrieLocalAddresses, parseListeningTcp, parseListeningUnix, pars
 import { chooseEndpoint, discoveredJobName } from '../../src/host/discovery.ts';
 import { cgroupAncestry, readCgroup } from '../../src/host/cgroup.ts';
 import { HostFs } from '../../src/host/read.ts';
+import { hostTree } from '../helpers/fixtures.ts';
 import { parseProcessStatus } from '../../src/host/parse.ts';
 import { CowHistory, saveNeeds } from '../../src/analysis/save-fit.ts';
 import { decideLocality } from '../../src/host/locality.ts';
@@ -247,12 +248,8 @@ describe('the memory limit that applies, on cgroup trees as runtimes lay them ou
 
 describe('locality across PID namespaces, on a /proc tree', () => {
   const ID2 = 'ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100';
-  const root = mkdtempSync(join(tmpdir(), 'redisfork-proctree-'));
-  after(() => rmSync(root, { recursive: true, force: true }));
-  const write = (path: string, content: string) => {
-    mkdirSync(dirname(join(root, path)), { recursive: true });
-    writeFileSync(join(root, path), content);
-  };
+  const { root, put: write, remove } = hostTree('proctree');
+  after(remove);
   const listen = (port: number) => `  sl  local_address rem_address   st\n   0: 00000000:${port.toString(16).toUpperCase().padStart(4, '0')} 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 ${port} 1\n`;
   // Two containers whose Redis are both PID 1, 100 s old, sharing one network namespace (a pod)
   // where both 6379 and 6380 listen; their fds are not readable, so the namespace's table is all there is.
@@ -292,12 +289,8 @@ describe('locality across PID namespaces, on a /proc tree', () => {
 });
 
 describe('locality when the wall clock moved since Redis started (its age disagrees with INFO\'s uptime)', () => {
-  const root = mkdtempSync(join(tmpdir(), 'redisfork-clocktree-'));
-  after(() => rmSync(root, { recursive: true, force: true }));
-  const write = (path: string, content: string) => {
-    mkdirSync(dirname(join(root, path)), { recursive: true });
-    writeFileSync(join(root, path), content);
-  };
+  const { root, put: write, remove } = hostTree('clocktree');
+  after(remove);
   // Two containers' Redis, PID 1 on 6379 each in a network namespace of its own, 100 s old; the
   // plugin's connection (10.88.0.1:40000 -> 10.88.0.7:6379) is in the second one's table only.
   const listen = '   0: 00000000:18EB 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 501 1\n';

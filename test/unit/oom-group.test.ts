@@ -6,10 +6,9 @@
  */
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { HostFs } from '../../src/host/read.ts';
+import { hostTree } from '../helpers/fixtures.ts';
 import { readCgroup } from '../../src/host/cgroup.ts';
 import { diagnose, type DoctorInput } from '../../src/analysis/doctor.ts';
 import { parseRedisInfo } from '../../src/redis/info.ts';
@@ -18,12 +17,8 @@ import type { CgroupFacts } from '../../src/host/facts.ts';
 const MiB = 1024 * 1024;
 
 describe('memory.oom.group on the path (cgroup v2)', () => {
-  const root = mkdtempSync(join(tmpdir(), 'redisfork-oomgroup-'));
-  after(() => rmSync(root, { recursive: true, force: true }));
-  const put = (path: string, text: string) => {
-    mkdirSync(dirname(join(root, path)), { recursive: true });
-    writeFileSync(join(root, path), text);
-  };
+  const { root, put, remove } = hostTree('oomgroup');
+  after(remove);
   const pod = '/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1.slice';
   const container = `${pod}/cri-containerd-${'c'.repeat(64)}.scope`;
   put('/proc/9/cgroup', `0::${container}\n`);

@@ -4,9 +4,6 @@
  */
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
 import { HostFs } from '../../src/host/read.ts';
 import { readTaskLimit } from '../../src/host/cgroup-pids.ts';
 import { parseLoadavgTasks, parseMaxProcesses, parseProcCgroup, parseTaskOwner } from '../../src/host/parse.ts';
@@ -15,7 +12,7 @@ import { diagnose, type DoctorInput } from '../../src/analysis/doctor.ts';
 import { instanceValues } from '../../src/analysis/metrics.ts';
 import { parseRedisInfo } from '../../src/redis/info.ts';
 import type { HostTaskFacts, KernelFacts, TaskLimitFacts } from '../../src/host/facts.ts';
-import { FIXTURES } from '../helpers/fixtures.ts';
+import { FIXTURES, hostTree } from '../helpers/fixtures.ts';
 
 describe('pids cgroup facts', () => {
   it('finds the v1 pids path, apart from the memory one', () => {
@@ -36,12 +33,8 @@ describe('pids cgroup facts', () => {
   });
 
   describe('cgroup v2', () => {
-    const root = mkdtempSync(join(tmpdir(), 'redisfork-pids-v2-'));
-    after(() => rmSync(root, { recursive: true, force: true }));
-    const put = (path: string, text: string) => {
-      mkdirSync(dirname(join(root, path)), { recursive: true });
-      writeFileSync(join(root, path), text);
-    };
+    const { root, put, remove } = hostTree('pids-v2');
+    after(remove);
     const pod = '/sys/fs/cgroup/kubepods.slice/kubepods-pod1.slice';
     put('/proc/7/cgroup', '0::/kubepods.slice/kubepods-pod1.slice/cri-containerd-abc.scope\n');
     put('/sys/fs/cgroup/cgroup.controllers', 'cpu memory pids\n');
